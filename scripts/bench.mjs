@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// `npm run bench`: tscni against the Go reference plugins (Debian's containernetworking-plugins in
+// /usr/lib/cni), measured side by side in one run. Run as root after `npm run build`.
+//   npm run bench [-- --rounds N] [-- --only loopback,ipam]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { REF_DIR } from './bench/harness.mjs';
+import { benchLoopback } from './bench/loopback.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const distBin = path.join(root, 'dist/bin');
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const rounds = Number(opt('rounds', '30'));
+const only = opt('only', '')?.split(',').filter(Boolean);
+
+if (!fs.existsSync(path.join(distBin, 'loopback'))) throw new Error('dist/bin is empty: run `npm run build` first');
+if (!fs.existsSync(path.join(REF_DIR, 'loopback'))) throw new Error(`no Go reference in ${REF_DIR}: apt-get install containernetworking-plugins`);
+
+const sections = {
+  loopback: () => benchLoopback(distBin, rounds),
+};
+process.stdout.write(`tscni bench: ${rounds} rounds per case, ours and reference interleaved; medians in ms\n`);
+for (const [name, run] of Object.entries(sections)) {
+  if (only.length && !only.includes(name)) continue;
+  await run();
+}

@@ -1,0 +1,43 @@
+// Shared bench machinery: run a command many times, alternating ours and the Go reference in the
+// same loop so both see the same machine noise, and report medians. No timing is asserted anywhere:
+// the machine is shared and noisy, so numbers are reported, never tested.
+import { spawnSync } from 'node:child_process';
+
+export const REF_DIR = process.env.TSCNI_REF_DIR ?? '/usr/lib/cni';
+
+/** Runs a plugin once as a runtime would; returns wall time in ms. Throws on a non-zero exit. */
+export function timeInvocation(binary, env, stdin) {
+  const t0 = process.hrtime.bigint();
+  const res = spawnSync(binary, [], { env: { PATH: process.env.PATH, ...env }, input: stdin, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (res.status !== 0) throw new Error(`${binary} ${env.CNI_COMMAND} failed: ${res.stdout}${res.stderr}`);
+  return ms;
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Measures `rounds` iterations of each case for ours and the reference, interleaved.
+ * `runOnce(impl)` performs one measured run for 'ours' or 'ref' and returns its ms.
+ */
+export function compare(label, rounds, runOnce) {
+  const ours = [];
+  const ref = [];
+  for (let i = 0; i < rounds; i++) {
+    ours.push(runOnce('ours'));
+    ref.push(runOnce('ref'));
+  }
+  return { label, rounds, ours: median(ours), ref: median(ref) };
+}
+
+export function printTable(title, rows) {
+  const out = [`\n${title}`, '| case | runs | tscni median ms | Go reference median ms | tscni / reference |', '|---|---|---|---|---|'];
+  for (const r of rows) {
+    out.push(`| ${r.label} | ${r.rounds} | ${r.ours.toFixed(2)} | ${r.ref.toFixed(2)} | ${(r.ours / r.ref).toFixed(2)}x |`);
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything a fresh Debian machine needs to build and test tscni: system packages the
+# tests use as independent oracles (ip, nft, iptables, dnsmasq, the Go reference plugins), then the
+# npm dependencies (which include the pinned Node 26 runtime). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+for p in iproute2 iptables nftables dnsmasq-base containernetworking-plugins iputils-ping strace; do
+  have_pkg "$p" || need+=("$p")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install ${need[*]}" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+# npm ci only when node_modules does not match the lockfile (a fresh clone, or a changed lock).
+stamp=node_modules/.tscni-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  cp package-lock.json "$stamp"
+fi

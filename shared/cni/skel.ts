@@ -1,0 +1,297 @@
+// The skeleton every plugin runs under: CNI_* environment + stdin -> one Plugin method -> stdout.
+// Mirrors libcni's pkg/skel: same checks, same order, same codes and messages; it returns the
+// exit code instead of exiting so it can also run a delegate in-process (delegate.ts).
+import { readFileSync, statSync } from 'node:fs';
+import { TSCNI_VERSION } from './about.js';
+import { parsePrevResult, formatResult } from './convert.js';
+import { CniError, ErrorCode } from './errors.js';
+import { describeValue, foldGet, isJsonObject, jsonTypeName, type JsonObject } from './fold.js';
+import { goJSONCompact, goJSONIndent } from './json-out.js';
+import type { CmdArgs, Command, Plugin } from './plugin.js';
+import type { Attachment } from './types.js';
+import {
+  CURRENT_VERSION,
+  MIN_VERSION_FOR,
+  SUPPORTED_VERSIONS,
+  effectiveVersion,
+  incompatibleVersionDetails,
+  versionAtLeast,
+} from './versions.js';
+
+export interface SkelIO {
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** The config; read from fd 0 only when the command needs it. */
+  stdin?: Buffer | (() => Buffer);
+  stdout?: (s: string) => void;
+  stderr?: (s: string) => void;
+}
+
+type PluginCommand = Exclude<Command, 'VERSION'>;
+
+/** Environment variables each command requires (libcni skel's table), in the order they are reported. */
+const ENV_VARS = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'] as const;
+const REQUIRED: Record<Command, ReadonlySet<string>> = {
+  ADD: new Set(['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH']),
+  CHECK: new Set(['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH']),
+  DEL: new Set(['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH']),
+  GC: new Set(['CNI_COMMAND', 'CNI_PATH']),
+  STATUS: new Set(['CNI_COMMAND', 'CNI_PATH']),
+  VERSION: new Set(['CNI_COMMAND']),
+};
+
+/** containerID and network name rule of libcni (utils.cniValidNameChars). */
+const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const MAX_IFNAME_LENGTH = 15;
+
+function isCommand(s: string): s is Command {
+  return Object.hasOwn(REQUIRED, s);
+}
+
+export function validateContainerID(id: string): void {
+  if (id === '') throw new CniError(ErrorCode.UnknownContainer, 'missing containerID');
+  if (!VALID_NAME.test(id)) throw new CniError(ErrorCode.InvalidEnvironmentVariables, 'invalid characters in containerID', id);
+}
+
+/** The kernel's dev_valid_name() rules, as libcni checks them. */
+export function validateInterfaceName(name: string): void {
+  const bad = (msg: string, details = ''): CniError => new CniError(ErrorCode.InvalidEnvironmentVariables, msg, details);
+  if (name.length === 0) throw bad('interface name is empty');
+  // Go counts bytes, not UTF-16 units.
+  if (Buffer.byteLength(name) > MAX_IFNAME_LENGTH) {
+    throw bad('interface name is too long', `interface name should be less than ${MAX_IFNAME_LENGTH + 1} characters`);
+  }
+  if (name === '.' || name === '..') throw bad('interface name is . or ..');
+  if (/[/:\s]/u.test(name)) throw bad('interface name contains / or : or whitespace characters');
+}
+
+export function validateNetworkName(name: string): void {
+  if (name === '') throw new CniError(ErrorCode.InvalidNetworkConfig, 'missing network name');
+  if (!VALID_NAME.test(name)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid characters found in network name', name);
+  }
+}
+
+/** Parses stdin as the skel does before anything else: JSON with a valid network name. */
+function decodeConfig(stdinData: Buffer): JsonObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdinData.toString('utf8'));
+  } catch (e) {
+    throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: ${(e as Error).message}`);
+  }
+  // Go decodes `null` into the empty struct: that is a missing name, not a decoding error.
+  const conf: JsonObject = parsed === null ? {} : (parsed as JsonObject);
+  if (!isJsonObject(conf)) {
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `error unmarshall network config: cannot unmarshal ${jsonTypeName(parsed)} into a network config object`,
+    );
+  }
+  const name = foldGet(conf, 'name');
+  if (name !== undefined && typeof name !== 'string') {
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `error unmarshall network config: cannot unmarshal ${jsonTypeName(name)} into field name of type string`,
+    );
+  }
+  validateNetworkName(name ?? '');
+  return conf;
+}
+
+/** libcni's ConfigDecoder: the config's cniVersion, '' meaning 0.1.0. */
+function configVersionOf(conf: JsonObject): string {
+  const v = foldGet(conf, 'cniVersion');
+  if (v !== undefined && typeof v !== 'string') {
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `decoding version from network config: cannot unmarshal ${jsonTypeName(v)} into field cniVersion of type string`,
+    );
+  }
+  return effectiveVersion(v);
+}
+
+/** The version gate of CHECK/GC/STATUS, then the plain "supported version" reconciliation. */
+function checkVersion(command: PluginCommand, version: string, supported: readonly string[]): void {
+  if (command === 'CHECK' || command === 'GC' || command === 'STATUS') {
+    if (!versionAtLeast(version, MIN_VERSION_FOR[command])) {
+      throw new CniError(ErrorCode.IncompatibleCNIVersion, `config version does not allow ${command}`);
+    }
+    if (!supported.some((v) => versionAtLeast(v, version))) {
+      throw new CniError(ErrorCode.IncompatibleCNIVersion, `plugin version does not allow ${command}`);
+    }
+  }
+  if (!supported.includes(version)) {
+    throw new CniError(ErrorCode.IncompatibleCNIVersion, 'incompatible CNI versions', incompatibleVersionDetails(version, supported));
+  }
+}
+
+function decodeAttachments(conf: JsonObject): Attachment[] {
+  const raw = foldGet(conf, 'cni.dev/valid-attachments');
+  if (raw === undefined) return [];
+  const field = 'cni.dev/valid-attachments';
+  const invalid = (path: string, want: string, v: unknown): CniError =>
+    new CniError(ErrorCode.InvalidNetworkConfig, `invalid config: ${path}: must be ${want}, got ${describeValue(v)}`);
+  if (!Array.isArray(raw)) throw invalid(field, 'array', raw);
+  return raw.map((item: unknown, i) => {
+    if (!isJsonObject(item)) throw invalid(`${field}[${i}]`, 'object', item);
+    const containerID = foldGet(item, 'containerID') ?? '';
+    const ifname = foldGet(item, 'ifname') ?? '';
+    if (typeof containerID !== 'string') throw invalid(`${field}[${i}].containerID`, 'string', containerID);
+    if (typeof ifname !== 'string') throw invalid(`${field}[${i}].ifname`, 'string', ifname);
+    return { containerID, ifname };
+  });
+}
+
+/** True when `netnsPath` is the namespace this process runs in (dev+inode of the nsfs file). */
+function isOwnNetns(netnsPath: string): boolean {
+  if (netnsPath === '') return false;
+  try {
+    const target = statSync(netnsPath);
+    const own = statSync('/proc/self/ns/net');
+    return target.dev === own.dev && target.ino === own.ino;
+  } catch {
+    // libcni: a path that cannot be opened as a netns is "not the plugin's netns".
+    return false;
+  }
+}
+
+function netnsOverridden(value: string): boolean {
+  return value === '1' || value.toLowerCase() === 'true';
+}
+
+function aboutText(plugin: Plugin, supported: readonly string[]): string {
+  return `CNI ${plugin.name} plugin v${TSCNI_VERSION}\nCNI protocol versions supported: ${supported.join(', ')}\n`;
+}
+
+function readStdin(source: SkelIO['stdin']): Buffer {
+  try {
+    if (Buffer.isBuffer(source)) return source;
+    if (typeof source === 'function') return source();
+    // Synchronous on purpose: one small document, and only for commands that take a config.
+    return readFileSync(0);
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new CniError(ErrorCode.IOFailure, `error reading from stdin: ${(e as Error).message}`);
+  }
+}
+
+/** One invocation, everything but the error printing; returns the exit code. */
+async function dispatch(plugin: Plugin, io: SkelIO, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const env = io.env ?? process.env;
+  const get = (name: string): string => env[name] ?? '';
+  const supported = plugin.supportedVersions ?? SUPPORTED_VERSIONS;
+  const command = get('CNI_COMMAND');
+
+  if (command === '') {
+    err(aboutText(plugin, supported));
+    return 0;
+  }
+  // Deviation, on purpose: libcni validates the config and containerID before noticing an unknown
+  // command (so it reports "missing containerID"); we name the actual problem.
+  if (!isCommand(command)) {
+    throw new CniError(ErrorCode.InvalidEnvironmentVariables, `unknown CNI_COMMAND: ${command}`);
+  }
+  const missing = ENV_VARS.filter((name) => REQUIRED[command].has(name) && get(name) === '');
+  if (missing.length > 0) {
+    throw new CniError(ErrorCode.InvalidEnvironmentVariables, `required env variables [${missing.join(',')}] missing`);
+  }
+  if (command === 'VERSION') {
+    out(`${goJSONCompact({ cniVersion: CURRENT_VERSION, supportedVersions: supported })}\n`);
+    return 0;
+  }
+
+  const stdinData = readStdin(io.stdin);
+  const conf = decodeConfig(stdinData);
+  if (command === 'ADD' || command === 'DEL' || command === 'CHECK') {
+    validateContainerID(get('CNI_CONTAINERID'));
+    validateInterfaceName(get('CNI_IFNAME'));
+  }
+  const cniVersion = configVersionOf(conf);
+  checkVersion(command, cniVersion, supported);
+
+  const args: CmdArgs = {
+    command,
+    containerID: get('CNI_CONTAINERID'),
+    netns: get('CNI_NETNS'),
+    ifName: get('CNI_IFNAME'),
+    args: get('CNI_ARGS'),
+    path: get('CNI_PATH'),
+    stdinData,
+    cniVersion,
+    env,
+  };
+  const rawPrev = foldGet(conf, 'prevResult');
+  if (rawPrev !== undefined) {
+    try {
+      args.prevResult = parsePrevResult(rawPrev, cniVersion);
+    } catch (e) {
+      const msg = `could not parse prevResult: ${e instanceof CniError ? e.msg : (e as Error).message}`;
+      // DEL is best effort (spec): a prevResult we cannot read must not block the teardown.
+      if (command !== 'DEL') throw new CniError(ErrorCode.DecodingFailure, msg);
+      err(`${plugin.name}: ignoring prevResult on DEL: ${msg}\n`);
+    }
+  }
+  if (command === 'GC') args.validAttachments = decodeAttachments(conf);
+
+  switch (command) {
+    case 'ADD': {
+      const result = await plugin.add(args);
+      // Convert before the netns check so a result that cannot be expressed fails first.
+      const text = formatResult(result, cniVersion);
+      ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
+      out(text);
+      return 0;
+    }
+    case 'DEL':
+      await plugin.del(args);
+      ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
+      return 0;
+    case 'CHECK':
+      await plugin.check(args);
+      return 0;
+    case 'GC':
+      // No handler: success without output, as libcni's skel does.
+      if (plugin.gc) await plugin.gc(args);
+      return 0;
+    case 'STATUS':
+      if (plugin.status) await plugin.status(args);
+      return 0;
+  }
+}
+
+/**
+ * libcni's check that CNI_NETNS is not the plugin's own netns (code 8). It runs after the
+ * command did its work, as the reference does; CNI_NETNS_OVERRIDE=1/true skips it (tests).
+ */
+function ensureForeignNetns(netns: string, override: string): void {
+  if (netnsOverridden(override)) return;
+  if (isOwnNetns(netns)) {
+    throw new CniError(ErrorCode.InvalidNetNS, "plugin's netns and netns from CNI_NETNS should not be the same");
+  }
+}
+
+/**
+ * Runs `plugin` for the invocation described by `io` (defaults: process env, fd 0, stdout and
+ * stderr) and returns the exit code; the caller exits. stdout carries only the result or the
+ * error object: a CniError prints as itself, any other exception as code 999 with its message
+ * (its stack goes to stderr only).
+ */
+export async function runSkel(plugin: Plugin, io: SkelIO = {}): Promise<number> {
+  const out = io.stdout ?? ((s: string): void => void process.stdout.write(s));
+  const err = io.stderr ?? ((s: string): void => void process.stderr.write(s));
+  try {
+    return await dispatch(plugin, io, out, err);
+  } catch (e) {
+    let error: CniError;
+    if (e instanceof CniError) {
+      error = e;
+    } else {
+      const message = e instanceof Error ? e.message : String(e);
+      error = new CniError(ErrorCode.Internal, message);
+      err(`${plugin.name}: internal error: ${e instanceof Error && e.stack ? e.stack : message}\n`);
+    }
+    out(goJSONIndent(error.toJSON()));
+    return 1;
+  }
+}

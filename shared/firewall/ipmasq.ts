@@ -1,0 +1,197 @@
+// ipMasq for bridge and ptp: set up, tear down and garbage-collect masquerading of container
+// addresses, with the reference's iptables and nftables rule forms. Every ADD or DEL is one
+// transaction per firewall (iptables: one restore per address family; nftables: one `nft -f -`),
+// computed from the state read just before.
+import type { Attachment } from '../cni/types.js';
+import { CniError, ErrorCode } from '../cni/errors.js';
+import { parseCIDR, type Family, type IPNet } from '../ip/index.js';
+import { checkIptablesFamilyUsable, checkMasqBackendUsable, type BackendUsability, type MasqBackend } from './backend.js';
+import { firewallError } from './errors.js';
+import { ToolMissingError } from './exec.js';
+import { changeIptablesTable, readIptablesTable } from './iptables.js';
+import type { SavedTable } from './iptables-save.js';
+import {
+  iptablesChainRemovalLines,
+  iptablesMasqChain,
+  iptablesMasqComment,
+  iptablesMasqSetupLines,
+  NAT_TABLE,
+  staleIptablesMasqChains,
+} from './ipmasq-iptables.js';
+import {
+  NFT_MASQ_CHAIN,
+  NFT_MASQ_TABLE,
+  nftInstanceHash,
+  nftMasqComment,
+  nftMasqDeleteScript,
+  nftMasqSetupScript,
+  nftRulesWithCommentPrefix,
+  staleNftMasqHandles,
+} from './ipmasq-nftables.js';
+import { nftApply, nftList } from './nft.js';
+import type { NftRuleInfo } from './nft-json.js';
+
+/** Which masquerade rules: the reference keys them by network name, container ID and interface. */
+export interface MasqIdentity {
+  readonly network: string;
+  readonly containerID: string;
+  readonly ifName: string;
+}
+
+export interface MasqAttachment extends MasqIdentity {
+  /** The container's addresses as CIDRs with host bits, e.g. "10.1.2.3/24". */
+  readonly ips: readonly string[];
+}
+
+const FAMILIES: readonly Family[] = [4, 6];
+const NFT_CHAIN_PATH = ['chain', 'inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN];
+const NFT_ATTEMPTS = 3;
+
+function parseAddresses(ips: readonly string[]): IPNet[] {
+  return ips.map((text) => {
+    const net = parseCIDR(text);
+    // The callers pass IPAM results they already validated: a bad value here is a bug.
+    if (!net || net.maskBits !== (net.ip.family === 4 ? 32 : 128)) {
+      throw new CniError(ErrorCode.Internal, `ipMasq: invalid container address ${JSON.stringify(text)}`);
+    }
+    return net;
+  });
+}
+
+const ofFamily = (nets: readonly IPNet[], family: Family): IPNet[] => nets.filter((n) => n.ip.family === family);
+
+async function setupIptables(att: MasqAttachment, nets: readonly IPNet[], tables: Map<Family, SavedTable>): Promise<void> {
+  const chain = iptablesMasqChain(att.network, att.containerID);
+  const comment = iptablesMasqComment(att.network, att.containerID);
+  await Promise.all(
+    FAMILIES.filter((f) => ofFamily(nets, f).length > 0).map((family) =>
+      changeIptablesTable(family, NAT_TABLE, (t) => iptablesMasqSetupLines(t, ofFamily(nets, family), chain, comment), tables.get(family)),
+    ),
+  );
+}
+
+/** Read-compute-write on masq_checks, re-reading when a handle vanished in between. */
+async function changeNftMasq(script: (rules: readonly NftRuleInfo[]) => string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const { rules } = await nftList(NFT_CHAIN_PATH);
+    const text = script(rules);
+    if (text === '') return;
+    try {
+      await nftApply(text);
+      return;
+    } catch (e) {
+      if (attempt >= NFT_ATTEMPTS) throw e;
+    }
+  }
+}
+
+async function setupNftables(att: MasqAttachment, nets: readonly IPNet[]): Promise<void> {
+  const prefix = nftInstanceHash(att.network, att.ifName, att.containerID);
+  const comment = nftMasqComment(att.network, att.ifName, att.containerID);
+  await changeNftMasq((rules) =>
+    nftMasqSetupScript(
+      nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle),
+      nets,
+      comment,
+    ),
+  );
+}
+
+/**
+ * Masquerade traffic from `att.ips` to anything outside their subnets (multicast excepted).
+ * Idempotent. `backend` undefined applies the reference's default: iptables, unless iptables does
+ * not work (its tools are missing or cannot read the nat table) and nftables does. Resolves with
+ * the backend used. Throws CniError 5 when the firewall refuses the change.
+ */
+export async function setupIPMasq(backend: MasqBackend | undefined, att: MasqAttachment): Promise<MasqBackend> {
+  const nets = parseAddresses(att.ips);
+  let chosen: MasqBackend = backend ?? 'iptables';
+  const tables = new Map<Family, SavedTable>();
+  if (backend === undefined && nets.length > 0) {
+    // The default-backend probe doubles as the first read of the ADD: no extra process.
+    try {
+      tables.set(4, await readIptablesTable(4, NAT_TABLE));
+    } catch (e) {
+      if ((await checkMasqBackendUsable('nftables')).ok) chosen = 'nftables';
+      else throw firewallError('failed to set up IP masquerade (iptables)', e);
+    }
+  }
+  if (nets.length === 0) return chosen;
+  try {
+    if (chosen === 'iptables') await setupIptables(att, nets, tables);
+    else await setupNftables(att, nets);
+  } catch (e) {
+    throw firewallError(`failed to set up IP masquerade (${chosen})`, e);
+  }
+  return chosen;
+}
+
+/**
+ * A firewall whose tool is missing, or that fails its usability probe, holds nothing of ours: its
+ * failure is not an error (the reference ignores teardown errors of unsupported backends too).
+ */
+async function unlessUnusable(
+  label: string,
+  probe: () => Promise<BackendUsability>,
+  action: () => Promise<void>,
+): Promise<string | undefined> {
+  try {
+    await action();
+    return undefined;
+  } catch (e) {
+    if (e instanceof ToolMissingError) return undefined;
+    if (!(await probe()).ok) return undefined;
+    return `${label}: ${(e as Error).message}`;
+  }
+}
+
+const nftUsable = (): Promise<BackendUsability> => checkMasqBackendUsable('nftables');
+
+async function removeIptablesChains(chainsOf: (t: SavedTable) => ReadonlySet<string>): Promise<string | undefined> {
+  const errors = await Promise.all(
+    FAMILIES.map((family) =>
+      unlessUnusable(family === 4 ? 'iptables' : 'ip6tables', () => checkIptablesFamilyUsable(family), () =>
+        changeIptablesTable(family, NAT_TABLE, (t) => iptablesChainRemovalLines(t, chainsOf(t))),
+      ),
+    ),
+  );
+  const failed = errors.filter((e): e is string => e !== undefined);
+  return failed.length > 0 ? failed.join('; ') : undefined;
+}
+
+function throwIfAny(what: string, errors: readonly (string | undefined)[]): void {
+  const failed = errors.filter((e): e is string => e !== undefined);
+  if (failed.length > 0) throw new CniError(ErrorCode.IOFailure, what, failed.join('\n'));
+}
+
+/**
+ * Remove the masquerade rules of one attachment from both backends (it may have been created by
+ * another version or config). Needs no addresses: iptables rules are found by chain name (every jump
+ * to CNI-<hash>, whatever its source address), nftables rules by comment prefix. Succeeds when
+ * nothing is there and when a backend is not installed or not supported by the kernel.
+ */
+export async function teardownIPMasq(id: MasqIdentity): Promise<void> {
+  const chain = iptablesMasqChain(id.network, id.containerID);
+  const prefix = nftInstanceHash(id.network, id.ifName, id.containerID);
+  const errors = await Promise.all([
+    removeIptablesChains(() => new Set([chain])),
+    unlessUnusable('nftables', nftUsable, () =>
+      changeNftMasq((rules) => nftMasqDeleteScript(nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle))),
+    ),
+  ]);
+  throwIfAny('failed to tear down IP masquerade', errors);
+}
+
+/**
+ * GC: remove the masquerade rules of `network` whose attachment is not in `valid`.
+ * nftables rules are matched per (containerID, ifname). The iptables comment carries no interface
+ * name, so an iptables chain is kept when its container ID is valid with any interface name.
+ */
+export async function gcIPMasq(network: string, valid: readonly Attachment[]): Promise<void> {
+  const validIDs = valid.map((a) => a.containerID);
+  const errors = await Promise.all([
+    removeIptablesChains((t) => staleIptablesMasqChains(t, network, validIDs)),
+    unlessUnusable('nftables', nftUsable, () => changeNftMasq((rules) => nftMasqDeleteScript(staleNftMasqHandles(rules, network, valid)))),
+  ]);
+  throwIfAny('failed to garbage-collect IP masquerade', errors);
+}

@@ -1,0 +1,52 @@
+// Every binary name the suite installs, and how to load its implementation. Loaders are lazy
+// (dynamic import) so one invocation evaluates only the plugin it runs: start-up is the floor of
+// every CNI call, and the multi-call bundle carries all plugins.
+import type { Plugin } from '../cni/plugin.js';
+import { notImplementedPlugin } from './not-implemented.js';
+
+export interface PluginEntry {
+  /** One line for the about text, as the reference words it. */
+  description: string;
+  /** The issue that brings the plugin, while it is not implemented yet. */
+  pendingIssue?: string;
+  load(): Promise<Plugin>;
+}
+
+const pending = (name: string, description: string, pendingIssue: string): PluginEntry => ({
+  description,
+  pendingIssue,
+  load: async () => notImplementedPlugin(name, description, pendingIssue),
+});
+
+export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
+  // main plugins
+  bridge: pending('bridge', 'CNI bridge plugin', 'bridge plugin'),
+  ptp: pending('ptp', 'CNI ptp plugin', 'ptp and macvlan plugins'),
+  macvlan: pending('macvlan', 'CNI macvlan plugin', 'ptp and macvlan plugins'),
+  ipvlan: pending('ipvlan', 'CNI ipvlan plugin', 'ptp and macvlan plugins'),
+  vlan: pending('vlan', 'CNI vlan plugin', 'ptp and macvlan plugins'),
+  'host-device': pending('host-device', 'CNI host-device plugin', 'ptp and macvlan plugins'),
+  tap: pending('tap', 'CNI tap plugin', 'ptp and macvlan plugins'),
+  dummy: pending('dummy', 'CNI dummy plugin', 'ptp and macvlan plugins'),
+  loopback: {
+    description: 'CNI loopback plugin',
+    load: async () => (await import('../../plugins/loopback/index.js')).plugin,
+  },
+  // IPAM plugins
+  'host-local': pending('host-local', 'CNI host-local IPAM plugin', 'host-local and static IPAM'),
+  dhcp: pending('dhcp', 'CNI dhcp IPAM plugin', 'dhcp IPAM and its daemon'),
+  static: pending('static', 'CNI static IPAM plugin', 'host-local and static IPAM'),
+  // meta plugins
+  portmap: pending('portmap', 'CNI portmap plugin', 'portmap'),
+  firewall: pending('firewall', 'CNI firewall plugin', 'firewall'),
+  tuning: pending('tuning', 'CNI tuning plugin', 'tuning'),
+  bandwidth: pending('bandwidth', 'CNI bandwidth plugin', 'bandwidth'),
+  sbr: pending('sbr', 'CNI sbr plugin', 'sbr'),
+  vrf: pending('vrf', 'CNI vrf plugin', 'vrf'),
+};
+
+export const PLUGIN_NAMES: readonly string[] = Object.keys(PLUGINS);
+
+export function isPluginName(name: string): boolean {
+  return Object.hasOwn(PLUGINS, name);
+}
