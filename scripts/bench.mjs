@@ -2,6 +2,7 @@
 // `npm run bench`: tscni against the Go reference plugins (Debian's containernetworking-plugins in
 // /usr/lib/cni), measured side by side in one run. Run as root after `npm run build`.
 //   npm run bench [-- --rounds N] [-- --only loopback,ipam]
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +22,15 @@ const only = opt('only', '')?.split(',').filter(Boolean);
 if (!fs.existsSync(path.join(distBin, 'loopback'))) throw new Error('dist/bin is empty: run `npm run build` first');
 if (!fs.existsSync(path.join(REF_DIR, 'loopback'))) throw new Error(`no Go reference in ${REF_DIR}: apt-get install containernetworking-plugins`);
 
+/** A bench that is its own script (prints its own table). */
+const script = (file, args) => () => {
+  const res = spawnSync(process.execPath, [path.join(root, 'scripts/bench', file), ...args], { stdio: 'inherit' });
+  if (res.status !== 0) throw new Error(`bench ${file} failed`);
+};
+
 const sections = {
   loopback: () => benchLoopback(distBin, rounds),
+  ipam: script('ipam.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 2)))]),
 };
 process.stdout.write(`tscni bench: ${rounds} rounds per case, ours and reference interleaved; medians in ms\n`);
 for (const [name, run] of Object.entries(sections)) {

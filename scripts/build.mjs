@@ -5,7 +5,6 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,49 +28,46 @@ run(nodeBin, ['scripts/gen-validators.mjs']);
 step('bundling');
 const esbuild = require('esbuild');
 fs.mkdirSync(path.join(root, 'build'), { recursive: true });
+// Private names while building, swapped into place at the end: several builds (and tests running the
+// previous dist/) may overlap on a developer machine.
+const bundle = path.join(root, `build/tscni.${process.pid}.cjs`);
+const stage = path.join(root, `build/dist.${process.pid}`);
 esbuild.buildSync({
   entryPoints: [path.join(root, 'shared/multicall/main.ts')],
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node26',
-  outfile: path.join(root, 'build/tscni.cjs'),
+  outfile: bundle,
   define: { __TSCNI_VERSION__: JSON.stringify(pkgJson.version) },
   legalComments: 'none',
   logLevel: 'warning',
 });
 
-// 3. The standalone executable (pkg SEA), offline: seed pkg's cache with the pinned Node binary.
-step(`packaging with Node ${nodeVersion} (SEA)`);
-const cacheRoot = process.env.PKG_CACHE_PATH ?? path.join(os.homedir(), '.pkg-cache');
-const seaDir = path.join(cacheRoot, 'sea', `node-v${nodeVersion}-linux-x64`);
-const cachedNode = path.join(seaDir, 'bin/node');
-fs.mkdirSync(path.dirname(cachedNode), { recursive: true });
-if (!fs.existsSync(cachedNode) || fs.statSync(cachedNode).size !== fs.statSync(nodeBin).size) {
-  fs.copyFileSync(nodeBin, cachedNode);
-  fs.chmodSync(cachedNode, 0o755);
-}
-for (const sentinel of [`${cachedNode}.ok`, `${seaDir}.tar.gz`, `${seaDir}.tar.gz.ok`]) {
-  if (!fs.existsSync(sentinel)) fs.writeFileSync(sentinel, '');
-}
-const distBin = path.join(root, 'dist/bin');
-fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+// 3. The standalone executable: pkg in SEA mode, offline. pkg's simple SEA entry (pinned 6.23.0) is
+//    called directly because it is the only way to hand it the pinned Node binary (`nodePath`: no
+//    download, no cache) and a V8 code cache (`useCodeCache`: ~4 ms less start-up on every call).
+step(`packaging with Node ${nodeVersion} (pkg SEA, code cache)`);
+const distBin = path.join(stage, 'bin');
+fs.rmSync(stage, { recursive: true, force: true });
 fs.mkdirSync(distBin, { recursive: true });
-const multiCall = path.join(root, 'dist/tscni');
-run(nodeBin, [
-  path.join(root, 'node_modules/@yao-pkg/pkg/lib-es5/bin.js'),
-  '--sea',
-  'build/tscni.cjs',
-  '-t',
-  `node${nodeVersion}-linux-x64`,
-  '-o',
-  multiCall,
-], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PKG_CACHE_PATH: cacheRoot } });
+const multiCall = path.join(stage, 'tscni');
+const { default: pkgSea } = require('@yao-pkg/pkg/lib-es5/sea.js');
+await pkgSea(bundle, {
+  targets: [{ nodeRange: `node${nodeVersion}`, platform: 'linux', arch: 'x64', output: multiCall }],
+  nodePath: nodeBin,
+  seaConfig: { useCodeCache: true },
+});
 
-// 4. One hard link per plugin name: each behaves as a standalone binary (and stays one if copied).
 // The names come from the registry itself, through the bundle: `tscni --list` prints one a line.
-const PLUGIN_NAMES = execFileSync(nodeBin, ['build/tscni.cjs', '--list'], { cwd: root, encoding: 'utf8' })
+const PLUGIN_NAMES = execFileSync(nodeBin, [bundle, '--list'], { cwd: root, encoding: 'utf8' })
   .split('\n')
   .filter(Boolean);
 for (const name of PLUGIN_NAMES) fs.linkSync(multiCall, path.join(distBin, name));
+const dist = path.join(root, 'dist');
+const old = path.join(root, `build/dist-old.${process.pid}`);
+if (fs.existsSync(dist)) fs.renameSync(dist, old);
+fs.renameSync(stage, dist);
+fs.rmSync(old, { recursive: true, force: true });
+fs.renameSync(bundle, path.join(root, 'build/tscni.cjs'));
 step(`done: ${PLUGIN_NAMES.length} plugins in dist/bin (${PLUGIN_NAMES.join(' ')})`);

@@ -6,7 +6,7 @@
 // (a network name cannot start with '.', so this never collides with a network), so the lease
 // directory stays byte-identical to what the Go plugin writes and reads.
 //
-// Layout: a state file and 256 shard files (JSON, key -> lease names), keys spread by a hash, so
+// Layout: a state file and 64 shard files (JSON, key -> lease names), keys spread by a hash, so
 // each call reads and rewrites only the shard of its attachment.
 // The index is only a hint:
 //  - a hit is verified by reading the lease file it names (content must still be the owner);
@@ -76,9 +76,9 @@ export function scanLeases(netDir: string): Map<string, string> {
   return out;
 }
 
-/** Entries are grouped into 256 shard files by a hash of the key: a lookup or an update touches one
- * small file, and a rebuild writes at most 256 files however many leases there are. */
-const SHARDS = 256;
+/** Entries are grouped into 64 shard files by a hash of the key: a lookup or an update touches one
+ * small file, and a rebuild writes at most 64 files however many leases there are. */
+const SHARDS = 64;
 export function shardOf(key: string): string {
   // FNV-1a over UTF-16 code units: stable, cheap, and only used to spread keys.
   let h = 0x811c9dc5;
@@ -172,7 +172,10 @@ export class OwnerIndex {
       fs.rmSync(fresh, { recursive: true, force: true });
       fs.rmSync(old, { recursive: true, force: true });
       fs.mkdirSync(fresh, { mode: 0o700 });
-      for (const [shard, content] of this.shardContents(undefined)) writeShard(fresh, shard, content);
+      // The fresh tree is not live yet: plain writes, no rename per shard.
+      for (const [shard, content] of this.shardContents(undefined)) {
+        fs.writeFileSync(path.join(fresh, shard), JSON.stringify(content), { mode: 0o600 });
+      }
       if (fs.existsSync(live)) fs.renameSync(live, old);
       fs.renameSync(fresh, live);
       fs.rmSync(old, { recursive: true, force: true });

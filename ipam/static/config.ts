@@ -43,11 +43,9 @@ function cidrOr(text: string, fail: () => CniError): IPNet {
 }
 
 function fromIPsList(list: readonly string[], field: string): StaticAddress[] {
-  return list.map((s) =>
-    ({
-      net: cidrOr(s, () => invalid(`an entry in the 'ips' field is NOT in CIDR notation, got: '${s}'`, `in ${field}`)),
-    }),
-  );
+  return list.map((s) => ({
+    net: cidrOr(s, () => invalid(`an entry in the 'ips' field is NOT in CIDR notation, got: '${s}'`, `in ${field}`)),
+  }));
 }
 
 export function loadStaticConfig(conf: StaticNetConf, cniArgs: string): StaticConfig {
@@ -71,7 +69,7 @@ export function loadStaticConfig(conf: StaticNetConf, cniArgs: string): StaticCo
 
   const env = parseCniArgs(cniArgs, ['IP', 'GATEWAY'] as const);
   if (env.IP) {
-    const fromEnv = env.IP.split(',').map((item) => {
+    const fromEnv: StaticAddress[] = env.IP.split(',').map((item) => {
       const s = item.trim();
       return { net: cidrOr(s, () => invalid(`the 'ip' field is expected to be in CIDR notation, got: '${s}'`)) };
     });
@@ -79,7 +77,7 @@ export function loadStaticConfig(conf: StaticNetConf, cniArgs: string): StaticCo
       for (const item of env.GATEWAY.split(',')) {
         const gw = parseIP(item.trim());
         if (!gw) throw invalid(`invalid gateway address: ${item}`);
-        for (const a of fromEnv) if (containsIP(a.net, gw)) (a as StaticAddress).gateway = gw;
+        for (const a of fromEnv) if (containsIP(a.net, gw)) a.gateway = gw;
       }
     }
     addresses = [...addresses, ...fromEnv];

@@ -22,7 +22,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
   // main plugins
   bridge: pending('bridge', 'CNI bridge plugin', 'bridge plugin'),
   ptp: pending('ptp', 'CNI ptp plugin', 'ptp and macvlan plugins'),
-  macvlan: pending('macvlan', 'CNI macvlan plugin', 'ptp and macvlan plugins'),
+  macvlan: {
+    description: 'CNI macvlan plugin',
+    load: async () => (await import('../../plugins/macvlan/index.js')).plugin,
+  },
   ipvlan: pending('ipvlan', 'CNI ipvlan plugin', 'ptp and macvlan plugins'),
   vlan: pending('vlan', 'CNI vlan plugin', 'ptp and macvlan plugins'),
   'host-device': pending('host-device', 'CNI host-device plugin', 'ptp and macvlan plugins'),
@@ -33,9 +36,15 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     load: async () => (await import('../../plugins/loopback/index.js')).plugin,
   },
   // IPAM plugins
-  'host-local': pending('host-local', 'CNI host-local IPAM plugin', 'host-local and static IPAM'),
+  'host-local': {
+    description: 'CNI host-local IPAM plugin',
+    load: async () => (await import('../../ipam/host-local/index.js')).plugin,
+  },
   dhcp: pending('dhcp', 'CNI dhcp IPAM plugin', 'dhcp IPAM and its daemon'),
-  static: pending('static', 'CNI static IPAM plugin', 'host-local and static IPAM'),
+  static: {
+    description: 'CNI static IPAM plugin',
+    load: async () => (await import('../../ipam/static/index.js')).plugin,
+  },
   // meta plugins
   portmap: pending('portmap', 'CNI portmap plugin', 'portmap'),
   firewall: pending('firewall', 'CNI firewall plugin', 'firewall'),

@@ -31,6 +31,10 @@
  * ("EEXIST"), op and the kernel's extended-ACK text: "link add veth0 type veth peer x: EEXIST (File exists)".
  * isErrno(err, 'ENODEV') tests one. Invalid input (bad CIDR, name, MAC) throws TypeError before any I/O.
  *
+ * Veth (reference SetupVeth): setupVeth({container, host, ifName, hostVethName?, mtu?, mac?}) -> {hostVeth, contVeth}
+ *   creates the pair from the container handle with the host end ("veth" + 8 hex, retried on collision)
+ *   placed directly in the host handle's netns, sets it up and writes accept_ra=0 there.
+ *
  * Sysctl: sysctlPath(name | parts), readSysctl, writeSysctl — act in the netns current at the call,
  * so use them inside withNetns / handle.inNetns. Pass parts (['net','ipv4','conf',ifname,'arp_notify'])
  * when a part may contain dots.
@@ -48,6 +52,7 @@ export type { Neighbor, NeighborSpec } from './neighbors.js';
 export type { BridgePortSettings, BridgeVlanOptions } from './bridge.js';
 export type { TuntapOptions } from './tuntap.js';
 export { sysctlPath, readSysctl, writeSysctl } from './sysctl.js';
+export { setupVeth, randomVethName, type SetupVethOptions, type VethPair } from './veth.js';
 export { parseIP, parseCidr, formatIP, formatMac, parseMac, type Family } from './ipaddr.js';
 export {
   RT_SCOPE_UNIVERSE, RT_SCOPE_SITE, RT_SCOPE_LINK, RT_SCOPE_HOST, RT_TABLE_MAIN, RT_TABLE_LOCAL,

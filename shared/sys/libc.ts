@@ -28,6 +28,8 @@ type Libc = ReturnType<typeof Ffi.dlopen<typeof definitions>>['functions'];
 
 let ffiModule: typeof Ffi | undefined;
 let loaded: Libc | undefined;
+// Held for the process lifetime so the library handle is never collected under its bound functions.
+let libHandle: Ffi.DynamicLibrary | undefined;
 
 /**
  * node:ffi, loaded on first use. A static `import` would emit the FFI's ExperimentalWarning while
@@ -42,9 +44,29 @@ function ffi(): typeof Ffi {
   return ffiModule;
 }
 
-/** The libc functions, bound on first use so commands that never touch the kernel pay nothing. */
+/**
+ * The libc functions. The library is opened on first use and each function is bound on its own
+ * first use (binding costs ~50 us per symbol), so a command pays only for the calls it makes.
+ */
 export function libc(): Libc {
-  if (!loaded) loaded = ffi().dlopen('libc.so.6', definitions).functions;
+  if (!loaded || !libHandle) {
+    const lib = (libHandle = ffi().dlopen('libc.so.6', {}).lib);
+    const lazy = {} as Libc;
+    for (const name of Object.keys(definitions) as Array<keyof typeof definitions>) {
+      Object.defineProperty(lazy, name, {
+        configurable: true,
+        enumerable: true,
+        get() {
+          const fn = lib.getFunction(name, definitions[name]);
+          Object.defineProperty(lazy, name, { value: fn, enumerable: true });
+          return fn;
+        },
+      });
+    }
+    // Bound now: binding runs dlsym, which may overwrite errno between a failing call and errno().
+    void lazy.__errno_location;
+    loaded = lazy;
+  }
   return loaded;
 }
 

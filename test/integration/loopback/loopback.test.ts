@@ -1,7 +1,10 @@
 // loopback through its built binary, against fresh network namespaces, checked with `ip -j`.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNetns, ipJson, netnsPath, removeAllNetns } from '../../helpers/netns.js';
-import { runPlugin, type CniEnv } from '../../helpers/plugin.js';
+import { DIST_BIN, runPlugin, type CniEnv } from '../../helpers/plugin.js';
 
 interface IpLink { ifname: string; flags: string[]; operstate: string }
 interface IpAddrInfo { family: string; local: string; prefixlen: number }
@@ -96,5 +99,26 @@ describe('loopback', () => {
     const add = runPlugin('loopback', env('ADD', 'x', { CNI_NETNS: '/etc/hostname' }), conf('1.1.0'));
     expect(add.status).toBe(1);
     expect(add.json).toMatchObject({ code: 8 });
+  });
+
+  it('spawns no process: netlink and netns entry are in-process (strace sees one execve, threads only)', () => {
+    const ns = createNetns('tscni-lo');
+    const trace = path.join(fs.mkdtempSync('/tmp/tscni-lo-strace-'), 'trace');
+    try {
+      const res = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve,clone,clone3,fork,vfork', '-o', trace, path.join(DIST_BIN, 'loopback')], {
+        env: { PATH: process.env.PATH, ...env('ADD', ns) },
+        input: JSON.stringify(conf('1.1.0')),
+        encoding: 'utf8',
+      });
+      expect(res.status).toBe(0);
+      const lines = fs.readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+      expect(lines.filter((l) => l.includes('execve(')).length).toBe(1);
+      const clones = lines.filter((l) => /\b(clone3?|v?fork)\(/.test(l));
+      expect(clones.length).toBeGreaterThan(0); // strace really traced the process (Node starts threads)
+      for (const c of clones) expect(c).toContain('CLONE_THREAD');
+      expect(loIsUp(ns)).toBe(true);
+    } finally {
+      fs.rmSync(path.dirname(trace), { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Links through the Netlink handle, checked against `ip -j -d link` in throwaway namespaces.
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isErrno, Netlink, NetlinkError, openNetns } from '../../../shared/netlink/index.js';
+import { isErrno, Netlink, NetlinkError, openNetns, readSysctl, setupVeth } from '../../../shared/netlink/index.js';
 import { addNetns, deleteNetns, ip, ipJson, nsPath } from './helpers.js';
 
 interface IpLink {
@@ -312,5 +312,29 @@ describe('links', () => {
     expect(() => nl.createBridge({ name: 'a-name-that-is-too-long' })).toThrowError(TypeError);
     expect(() => nl.createBridge({ name: 'bad/name' })).toThrowError(TypeError);
     expect(ip(a, ['link', 'show'])).not.toMatch(/bad/);
+  });
+});
+
+describe('setupVeth', () => {
+  it('creates the container end here and a random veth name up in the host netns with accept_ra=0', () => {
+    const host = Netlink.open(nsPath(b));
+    try {
+      const { hostVeth, contVeth } = setupVeth({ container: nl, host, ifName: 'eth0', mtu: 1420, mac: '0a:58:0a:09:00:02' });
+      expect(hostVeth.name).toMatch(/^veth[0-9a-f]{8}$/);
+      expect(hostVeth.up).toBe(true);
+      expect(contVeth).toMatchObject({ name: 'eth0', mtu: 1420, mac: '0a:58:0a:09:00:02', linkIndex: hostVeth.index });
+      expect(oracle(b, hostVeth.name)).toMatchObject({ mtu: 1420, ifindex: hostVeth.index });
+      expect(oracle(b, hostVeth.name).flags).toContain('UP');
+      expect(host.inNetns(() => readSysctl(['net', 'ipv6', 'conf', hostVeth.name, 'accept_ra']))).toBe('0');
+      expect(() => setupVeth({ container: nl, host, ifName: 'eth0' })).toThrowError(
+        /^container veth name \("eth0"\) peer provided \("veth[0-9a-f]{8}"\) already exists$/,
+      );
+      expect(() => setupVeth({ container: nl, host, ifName: 'eth1', hostVethName: hostVeth.name })).toThrowError(
+        `container veth name ("eth1") peer provided ("${hostVeth.name}") already exists`,
+      );
+      expect(nl.findLink('eth1')).toBeUndefined();
+    } finally {
+      host.close();
+    }
   });
 });

@@ -79,6 +79,12 @@ describe('withNetns', () => {
     expect(currentNetns()).toBe(home);
   });
 
+  it('Netlink.open reports a vanished netns as missing', () => {
+    const err = caught(() => Netlink.open('/var/run/netns/tscni-nl-gone'));
+    expect(err).toBeInstanceOf(NetnsError);
+    expect((err as NetnsError).isMissing).toBe(true);
+  });
+
   it('refuses an async fn', () => {
     const ns = addNetns(created);
     expect(() => withNetns(nsPath(ns), async () => 1)).toThrowError(/synchronous/);

@@ -1,0 +1,155 @@
+// macvlan: a macvlan link over a master, created directly in the container netns (REFERENCE §3.3).
+import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { parseConfig } from '../../shared/cni/config.js';
+import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
+import type { DNS, Result } from '../../shared/cni/types.js';
+import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
+import {
+  checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute,
+} from '../../shared/iface/check.js';
+import { configureIface } from '../../shared/iface/configure.js';
+import {
+  assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
+} from '../../shared/ipam/index.js';
+import { type Link, Netlink, type NetnsHandle } from '../../shared/netlink/index.js';
+import type { MacvlanMode } from '../../shared/netlink/link-types.js';
+import * as v from '../../build/generated/validators/macvlan.js';
+import {
+  checkMtu, chooseMac, createAndRename, defaultRouteInterface, deleteLinkIfPresent, invalid, lookupMaster, setNotify,
+} from './lib.js';
+import { sendMacvlanRequest } from './netlink.js';
+
+export interface MacvlanConf {
+  cniVersion: string;
+  name: string;
+  master?: string;
+  mode?: string;
+  mtu?: number;
+  mac?: string;
+  linkInContainer?: boolean;
+  bcqueuelen?: number;
+  ipam?: { type?: string };
+  dns?: DNS;
+  runtimeConfig?: Record<string, unknown>;
+  args?: Record<string, unknown>;
+}
+
+const MODES: readonly string[] = ['bridge', 'private', 'vepa', 'passthru'];
+
+export function parseMode(mode: string | undefined): MacvlanMode {
+  const m = mode ?? '';
+  if (m === '') return 'bridge';
+  if (!MODES.includes(m)) throw invalid(`unknown macvlan mode: ${JSON.stringify(m)}`);
+  return m as MacvlanMode;
+}
+
+export function loadConf(args: CmdArgs): MacvlanConf {
+  return parseConfig<MacvlanConf>(args.stdinData, v);
+}
+
+/** Where the master lives: the container netns with linkInContainer, else the plugin's own. */
+function masterHandle(conf: MacvlanConf, ns: NetnsHandle): Netlink {
+  return conf.linkInContainer ? Netlink.open(ns) : Netlink.open();
+}
+
+/** The master link, by name or as the default-route interface, MTU-checked. */
+function resolveMaster(conf: MacvlanConf, nl: Netlink): Link {
+  const name = conf.master || defaultRouteInterface(nl, conf.linkInContainer ? 'the container netns' : 'the host netns');
+  const master = lookupMaster(nl, name);
+  checkMtu(conf.mtu, master);
+  return master;
+}
+
+async function add(args: CmdArgs): Promise<Result> {
+  const conf = loadConf(args);
+  const mode = parseMode(conf.mode);
+  using ns = openContainerNetns(args.netns);
+  using hostNl = masterHandle(conf, ns);
+  const master = resolveMaster(conf, hostNl);
+  const mac = chooseMac(conf, args.args);
+  using nl = Netlink.open(ns);
+
+  const link = createAndRename(nl, args.ifName, 'macvlan', (tmp) =>
+    sendMacvlanRequest(
+      {
+        name: tmp,
+        masterIndex: master.index,
+        mode,
+        ...(conf.mtu ? { mtu: conf.mtu } : {}),
+        ...(mac ? { mac } : {}),
+        ...(conf.bcqueuelen ? { bcQueueLen: conf.bcqueuelen } : {}),
+        // Created from the master's netns straight into the container's (no move afterwards).
+        ...(conf.linkInContainer ? {} : { netnsFd: ns.fd }),
+      },
+      conf.linkInContainer ? ns : undefined,
+    ),
+  );
+  const rollback = new Rollback();
+  rollback.add(() => deleteLinkIfPresent(nl, args.ifName));
+
+  const result: Result = {
+    cniVersion: args.cniVersion,
+    interfaces: [{ name: args.ifName, mac: link.mac ?? '', sandbox: args.netns }],
+  };
+  await rollback.guard(async () => {
+    if (hasIpam(conf)) {
+      await withIpam(ipamType(conf), args, async (ipamResult) => {
+        result.ips = assignInterface(ipamResult.ips, 0);
+        if (ipamResult.routes) result.routes = ipamResult.routes;
+        setNotify(nl, args.ifName);
+        await configureIface(nl, args.ifName, result);
+      });
+    } else {
+      nl.setLinkUp(link);
+    }
+  });
+  // macvlan reports the conf's DNS only: the IPAM's is dropped, as the reference does.
+  if (conf.dns) result.dns = conf.dns;
+  return result;
+}
+
+async function del(args: CmdArgs): Promise<void> {
+  // DEL reads the config without the ADD-time checks: the master may be gone already.
+  const conf = loadConf(args);
+  if (hasIpam(conf)) await ipamDel(ipamType(conf), args);
+  using ns = openContainerNetnsIfPresent(args.netns);
+  if (!ns) return;
+  using nl = Netlink.open(ns);
+  deleteLinkIfPresent(nl, args.ifName);
+}
+
+async function check(args: CmdArgs): Promise<void> {
+  const conf = loadConf(args);
+  const mode = parseMode(conf.mode);
+  using ns = openContainerNetns(args.netns);
+  {
+    using hostNl = masterHandle(conf, ns);
+    resolveMaster(conf, hostNl);
+  }
+  chooseMac(conf, args.args);
+  if (hasIpam(conf)) await ipamCheck(ipamType(conf), args);
+  const prev = args.prevResult;
+  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
+  const intf = containerInterfaceOf(prev, args.ifName, args.netns);
+  using nl = Netlink.open(ns);
+  const link = checkContainerLink(nl, intf);
+  if (link.kind !== 'macvlan') throw new Error(`error: Container interface ${link.name} not of type macvlan`);
+  if (link.macvlanMode !== mode) {
+    throw new Error(`container macvlan mode ${link.macvlanMode ?? 'unknown'} does not match expected value: ${mode}`);
+  }
+  checkLinkMac(link, intf);
+  validateExpectedInterfaceIPs(nl, args.ifName, prev.ips ?? []);
+  validateExpectedRoute(nl, prev.routes ?? []);
+}
+
+async function status(args: CmdArgs): Promise<void> {
+  const conf = loadConf(args);
+  if (hasIpam(conf)) await ipamStatus(ipamType(conf), args);
+}
+
+async function gc(args: CmdArgs): Promise<void> {
+  const conf = loadConf(args);
+  if (hasIpam(conf)) await ipamGc(ipamType(conf), args);
+}
+
+export const plugin: Plugin = { name: 'macvlan', description: 'CNI macvlan plugin', add, del, check, status, gc };

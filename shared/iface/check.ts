@@ -1,0 +1,95 @@
+// CHECK helpers (REFERENCE §2 "CHECK helpers"), read through a netlink handle bound to the
+// container netns:
+// - validateExpectedInterfaceIPs: every prevResult IP is on `<if>` (same address and prefix) and a
+//   main-table route to its prefix exists;
+// - validateExpectedRoute: every prevResult route exists in the main table with the same dst (and
+//   the same gw when one is given); a default route is matched on dst only, as in the reference.
+// Plus the interface checks every main plugin's CHECK repeats (the `<if>` entry of prevResult, its
+// sandbox and MAC). Failures are plain Errors with the reference's wording (code 999).
+import type { Interface, IPConfig, Result, Route } from '../cni/types.js';
+import { type Link, type Netlink, parseCidr, parseIP } from '../netlink/index.js';
+import type { Route as KernelRoute } from '../netlink/index.js';
+import { networkOfCidr } from './configure.js';
+
+const sameIP = (a: string, b: string): boolean => {
+  const x = parseIP(a);
+  const y = parseIP(b);
+  return !!x && !!y && x.family === y.family && Buffer.from(x.bytes).equals(Buffer.from(y.bytes));
+};
+
+export function validateExpectedInterfaceIPs(nl: Netlink, ifName: string, ips: readonly IPConfig[]): void {
+  if (ips.length === 0) return;
+  const link = nl.findLink(ifName);
+  if (!link) throw new Error(`Cannot find container link ${ifName}`);
+  const addrs = nl.listAddresses({ ifindex: link.index });
+  let routes: KernelRoute[] | undefined;
+  for (const ipc of ips) {
+    const want = parseCidr(ipc.address);
+    const found = addrs.some((a) => a.prefixLen === want.prefixLen && sameIP(a.ip, ipc.address.split('/')[0] ?? ''));
+    if (!found) throw new Error(`Failed to match addr ${ipc.address} on interface ${ifName}`);
+    const prefix = networkOfCidr(ipc.address);
+    routes ??= nl.listRoutes();
+    if (!routes.some((r) => r.dst === prefix)) {
+      throw new Error(`Failed to find Gateway ${ipc.gateway ?? '<nil>'} for interface ${ifName}`);
+    }
+  }
+}
+
+const isDefault = (dst: string): boolean => dst === '0.0.0.0/0' || dst === '::/0';
+
+function describeRoute(r: Route): string {
+  return r.gw ? `${r.dst} via ${r.gw}` : r.dst;
+}
+
+export function validateExpectedRoute(nl: Netlink, routes: readonly Route[]): void {
+  if (routes.length === 0) return;
+  const kernel = nl.listRoutes();
+  for (const r of routes) {
+    let dst: string;
+    try {
+      dst = networkOfCidr(r.dst);
+    } catch {
+      throw new Error(`Invalid static route found ${describeRoute(r)}`);
+    }
+    const found = kernel.some((k) => {
+      if (k.dst !== dst) return false;
+      if (isDefault(dst) || r.gw === undefined) return true;
+      return k.gw !== undefined && sameIP(k.gw, r.gw);
+    });
+    if (!found) throw new Error(`Expected Route ${describeRoute(r)} not found in routing table`);
+  }
+}
+
+/**
+ * The prevResult interface CHECK validates: the entry named `<if>` whose sandbox is CNI_NETNS.
+ * Throws the reference's "sandbox ... doesn't match" error when there is none. `prefix` is the
+ * plugin's error prefix, e.g. "ptp: " (the reference words each plugin slightly differently).
+ */
+export function containerInterfaceOf(prev: Result, ifName: string, netns: string, capitalised = false): Interface {
+  const found = (prev.interfaces ?? []).find((i) => i.name === ifName && i.sandbox === netns);
+  if (!found) {
+    const s = capitalised ? 'Sandbox' : 'sandbox';
+    throw new Error(`${s} in prevResult  doesn't match configured netns: ${netns}`);
+  }
+  return found;
+}
+
+/** The prevResult IPs that belong to interface `index` (or carry no index). */
+export function ipsOfInterface(prev: Result, index: number): IPConfig[] {
+  return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index);
+}
+
+/** Looks `<if>` up and checks its MAC against prevResult (when prevResult names one). */
+export function checkContainerLink(nl: Netlink, intf: Interface, prefix = ''): Link {
+  if (intf.name === '') throw new Error(`${prefix}container interface name missing in prevResult: ${intf.name}`);
+  const link = nl.findLink(intf.name);
+  if (!link) throw new Error(`${prefix}container Interface name in prevResult: ${intf.name} not found`);
+  if (!intf.sandbox) throw new Error(`${prefix}error: Container interface ${link.name} should not be in host namespace`);
+  return link;
+}
+
+export function checkLinkMac(link: Link, intf: Interface, prefix = ''): void {
+  if (intf.mac && intf.mac.toLowerCase() !== (link.mac ?? '')) {
+    throw new Error(`${prefix}interface ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac ?? ''}`);
+  }
+}
