@@ -4,7 +4,7 @@
 // - only IPs whose `interface` index names `<if>` are applied (a mismatching index is an error, an
 //   absent one is skipped);
 // - before the first IPv6 address: disable_ipv6=0 for `lo` and `<if>`, keep_addr_on_down=1 for `<if>`;
-// - every address is added, then the link is set UP;
+// - the link is set UP, then every address is added (DAD starts at once for each IPv6 address);
 // - with an IPv6 gateway, wait (≤5 s) for duplicate address detection to finish: DADFAILED is an
 //   error, and so is a still-tentative address on a link that is up when the time runs out;
 // - routes are added ECMP-style (an IPv6 route with the same destination gains a next hop); a route
@@ -108,6 +108,12 @@ export async function configureIface(nl: Netlink, ifName: string, result: Result
     throw new Error(`failed to lookup "${ifName}": ${describe(err)}`, { cause: err });
   }
 
+  try {
+    nl.setLinkUp(link);
+  } catch (err) {
+    throw new Error(`failed to set "${ifName}" UP: ${describe(err)}`, { cause: err });
+  }
+
   let v4gw: string | undefined;
   let v6gw: string | undefined;
   let ipv6Enabled = false;
@@ -131,12 +137,6 @@ export async function configureIface(nl: Netlink, ifName: string, result: Result
       if (isV6(ipc.gateway)) v6gw ??= ipc.gateway;
       else v4gw ??= ipc.gateway;
     }
-  }
-
-  try {
-    nl.setLinkUp(link);
-  } catch (err) {
-    throw new Error(`failed to set "${ifName}" UP: ${describe(err)}`, { cause: err });
   }
 
   if (v6gw !== undefined) await settleIPv6Addresses(nl, link, opts.dadTimeoutMs ?? 5000);

@@ -2,6 +2,8 @@
 // net.IP.String(): the reference plugins print addresses that way and name files after them
 // (host-local's <dataDir>/<net>/<ip>), so any difference would change results and on-disk state.
 
+import { formatIP as formatIPText, isIPv4Bytes, parseIP as parseIPText } from './text.js';
+
 export type Family = 4 | 6;
 
 /** An address. IPv4-mapped IPv6 input ("::ffff:1.2.3.4") is an IPv4 address, as in Go (To4() != nil). */
@@ -18,104 +20,29 @@ export function ipOf(family: Family, value: bigint): IP {
   return { family, value };
 }
 
-/** Dotted quad with Go's rules: four decimal fields 0..255, no leading zeros, nothing else. */
-function parseIPv4Value(s: string): bigint | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
+function bytesToValue(b: Uint8Array): bigint {
   let v = 0n;
-  for (const p of parts) {
-    if (!/^[0-9]{1,3}$/.test(p) || (p.length > 1 && p[0] === '0')) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    v = (v << 8n) | BigInt(n);
-  }
+  for (const byte of b) v = (v << 8n) | BigInt(byte);
   return v;
 }
 
-/** IPv6 text (RFC 4291 forms, optional trailing dotted quad, no zone) to its 128-bit value. */
-function parseIPv6Value(s: string): bigint | undefined {
-  let text = s;
-  const tail: number[] = [];
-  const lastColon = text.lastIndexOf(':');
-  if (lastColon >= 0 && text.indexOf('.', lastColon) >= 0) {
-    const v4 = parseIPv4Value(text.slice(lastColon + 1));
-    if (v4 === undefined) return undefined;
-    tail.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
-    // Drop the dotted quad; keep a "::" right before it, drop a lone separating ":".
-    text = text.slice(0, lastColon + 1);
-    if (!text.endsWith('::')) text = text.slice(0, -1);
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const toGroups = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    for (const g of h.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = toGroups(halves[0]!);
-  if (!head) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const rest = toGroups(halves[1]!);
-    if (!rest) return undefined;
-    const missing = 8 - head.length - rest.length - tail.length;
-    // "::" stands for at least one group of zeros.
-    if (missing < 1) return undefined;
-    groups = [...head, ...new Array<number>(missing).fill(0), ...rest, ...tail];
-  } else {
-    groups = [...head, ...tail];
-  }
-  if (groups.length !== 8) return undefined;
-  let v = 0n;
-  for (const g of groups) v = (v << 16n) | BigInt(g);
-  return v;
+function valueToBytes(family: Family, value: bigint): Uint8Array {
+  const out = new Uint8Array(familyBits(family) / 8);
+  for (let i = out.length - 1, v = value; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
 }
 
 /** Go's net.ParseIP: undefined where Go returns nil. IPv4-mapped IPv6 folds to IPv4. */
 export function parseIP(s: string): IP | undefined {
-  if (s.includes(':')) {
-    const v = parseIPv6Value(s);
-    if (v === undefined) return undefined;
-    if (v >> 32n === 0xffffn) return { family: 4, value: v & 0xffffffffn };
-    return { family: 6, value: v };
-  }
-  const v = parseIPv4Value(s);
-  return v === undefined ? undefined : { family: 4, value: v };
-}
-
-function formatIPv4Value(v: bigint): string {
-  return [24n, 16n, 8n, 0n].map((shift) => String(Number((v >> shift) & 0xffn))).join('.');
+  const b = parseIPText(s);
+  if (!b) return undefined;
+  if (isIPv4Bytes(b)) return { family: 4, value: bytesToValue(b.length === 4 ? b : b.subarray(12)) };
+  return { family: 6, value: bytesToValue(b) };
 }
 
 /** Go's net.IP.String(): dotted quad for IPv4 (and IPv4-mapped), RFC 5952 compression for IPv6. */
 export function formatIP(ip: IP): string {
-  if (ip.family === 4) return formatIPv4Value(ip.value);
-  if (ip.value >> 32n === 0xffffn) return formatIPv4Value(ip.value & 0xffffffffn);
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((ip.value >> BigInt(i * 16)) & 0xffffn));
-  // Longest run of zero groups (the first one on ties), compressed only when at least two long.
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestLen < 2) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIPText(valueToBytes(ip.family, ip.value));
 }
 
 export function compareIP(a: IP, b: IP): number {

@@ -20,8 +20,14 @@ const pending = (name: string, description: string, pendingIssue: string): Plugi
 
 export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
   // main plugins
-  bridge: pending('bridge', 'CNI bridge plugin', 'bridge plugin'),
-  ptp: pending('ptp', 'CNI ptp plugin', 'ptp and macvlan plugins'),
+  bridge: {
+    description: 'CNI bridge plugin',
+    load: async () => (await import('../../plugins/bridge/index.js')).plugin,
+  },
+  ptp: {
+    description: 'CNI ptp plugin',
+    load: async () => (await import('../../plugins/ptp/index.js')).plugin,
+  },
   macvlan: {
     description: 'CNI macvlan plugin',
     load: async () => (await import('../../plugins/macvlan/index.js')).plugin,
@@ -40,7 +46,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     description: 'CNI host-local IPAM plugin',
     load: async () => (await import('../../ipam/host-local/index.js')).plugin,
   },
-  dhcp: pending('dhcp', 'CNI dhcp IPAM plugin', 'dhcp IPAM and its daemon'),
+  dhcp: {
+    description: 'CNI dhcp IPAM plugin',
+    load: async () => (await import('../../ipam/dhcp/index.js')).plugin,
+  },
   static: {
     description: 'CNI static IPAM plugin',
     load: async () => (await import('../../ipam/static/index.js')).plugin,

@@ -1,3 +1,4 @@
+// The one parser and printer of IP text in the suite (netlink, results, host-local file names all use it).
 // IP and CIDR text the way Go's net package reads and prints it. Results pass through Go's
 // net.IP / net.IPNet in the reference, so a prevResult address comes back canonical:
 // lower-case hex, RFC 5952 zero compression, IPv4-mapped IPv6 printed dotted, host bits kept.

@@ -1,0 +1,301 @@
+// One DHCP transaction on a container interface: sockets opened inside the container netns for
+// the time of the transaction only, messages sent, replies matched by xid and hardware address.
+import { randomInt } from 'node:crypto';
+import { Netlink, withNetns } from '../../shared/netlink/index.js';
+import {
+  BOOTREPLY, BOOTREQUEST, FLAG_BROADCAST, MessageType, Opt, SERVER_PORT, broadcastFrame, clientIdOption,
+  decodePacket, dhcpPayloadOfFrame, encodePacket, messageType, optIp, type Options, type Packet,
+} from './packet.js';
+import { closeFd, openPacketSocket, openUdpSocket, Poller, sendFrame, sendUdp } from './sys.js';
+
+export const poller = new Poller();
+
+/** What identifies the client on one interface. */
+export interface ClientIdentity {
+  /** The netns path as the daemon opens it (host prefix applied). */
+  netns: string;
+  ifName: string;
+  clientID: string;
+  /** Option codes for the parameter request list (55). */
+  requested: number[];
+  /** Options the client sends (provide[]), as [code, value]. */
+  provided: Array<[number, Buffer]>;
+  /** Set the BROADCAST flag (ask servers to broadcast their replies). */
+  broadcast: boolean;
+}
+
+export interface LinkState {
+  index: number;
+  mac: string;
+  up: boolean;
+}
+
+/** Looks the interface up in its netns; undefined when the netns or the interface is gone. */
+export function findLink(netns: string, ifName: string): LinkState | undefined {
+  let nl: Netlink;
+  try {
+    nl = Netlink.open(netns);
+  } catch {
+    return undefined;
+  }
+  try {
+    const l = nl.findLink(ifName);
+    return l && l.mac ? { index: l.index, mac: l.mac, up: l.up } : undefined;
+  } finally {
+    nl.close();
+  }
+}
+
+export function setLinkUpDown(netns: string, ifName: string, up: boolean): void {
+  const nl = Netlink.open(netns);
+  try {
+    const l = nl.getLink(ifName);
+    if (up) nl.setLinkUp(l);
+    else nl.setLinkDown(l);
+  } finally {
+    nl.close();
+  }
+}
+
+/** Options every message of this client carries: client id, then the provided ones. */
+function baseOptions(id: ClientIdentity, type: number): Options {
+  const o: Options = new Map();
+  o.set(Opt.MESSAGE_TYPE, Buffer.from([type]));
+  o.set(Opt.CLIENT_ID, clientIdOption(id.clientID));
+  for (const [code, value] of id.provided) o.set(code, value);
+  return o;
+}
+
+function withRequestList(o: Options, id: ClientIdentity): Options {
+  o.set(Opt.PARAMETER_REQUEST_LIST, Buffer.from(id.requested));
+  return o;
+}
+
+export function newXid(): number {
+  return randomInt(0, 0xffffffff);
+}
+
+export interface BuildArgs {
+  id: ClientIdentity;
+  mac: string;
+  xid: number;
+  type: number;
+  ciaddr?: string;
+  requestedIp?: string;
+  serverId?: string;
+  secs?: number;
+}
+
+export function buildRequest(a: BuildArgs): Packet {
+  const o = baseOptions(a.id, a.type);
+  if (a.requestedIp) o.set(Opt.REQUESTED_IP, Buffer.from(a.requestedIp.split('.').map(Number)));
+  if (a.serverId) o.set(Opt.SERVER_ID, Buffer.from(a.serverId.split('.').map(Number)));
+  if (a.type !== MessageType.RELEASE) withRequestList(o, a.id);
+  return {
+    op: BOOTREQUEST,
+    xid: a.xid,
+    secs: a.secs ?? 0,
+    // Replies to a client with an address come unicast (RFC 2131 §4.1); before, honour -broadcast.
+    flags: a.id.broadcast && !a.ciaddr ? FLAG_BROADCAST : 0,
+    ciaddr: a.ciaddr ?? '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: a.mac,
+    options: o,
+  };
+}
+
+/** A transaction: sockets in the container netns, the reply stream, closed by close(). */
+export class Transaction {
+  private packetFd = -1;
+  private udpFd = -1;
+  private waiter: ((p: Packet, src: string) => void) | undefined;
+  closed = false;
+
+  constructor(
+    readonly id: ClientIdentity,
+    readonly link: LinkState,
+    readonly xid: number,
+    withUdp: boolean,
+  ) {
+    // One short, synchronous excursion into the netns; the sockets stay bound to it.
+    withNetns(id.netns, () => {
+      this.packetFd = openPacketSocket(link.index);
+      if (withUdp) this.udpFd = openUdpSocket(id.ifName);
+    });
+    poller.watch(this.packetFd, (frame) => this.onFrame(frame));
+  }
+
+  private onFrame(frame: Buffer): void {
+    const d = dhcpPayloadOfFrame(frame);
+    if (!d) return;
+    let p: Packet;
+    try {
+      p = decodePacket(d.payload);
+    } catch {
+      return;
+    }
+    if (p.op !== BOOTREPLY || p.xid !== this.xid || p.chaddr !== this.link.mac) return;
+    this.waiter?.(p, d.srcIp);
+  }
+
+  broadcast(p: Packet): void {
+    sendFrame(this.packetFd, broadcastFrame(this.link.mac, encodePacket(p)));
+  }
+
+  unicast(p: Packet, server: string): void {
+    if (this.udpFd < 0) throw new Error('transaction has no UDP socket');
+    sendUdp(this.udpFd, encodePacket(p), server, SERVER_PORT);
+  }
+
+  /**
+   * Waits up to timeoutMs for a reply accepted by `accept` (message types listed), calling
+   * `resend` at 1 s, 2 s, 4 s ... (RFC 2131 §4.1 retransmission, shortened to the timeout).
+   */
+  waitFor(types: number[], timeoutMs: number, resend: () => void, signal?: AbortSignal): Promise<Packet | undefined> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve(undefined);
+      let gap = 1000;
+      let resendTimer: NodeJS.Timeout | undefined;
+      const schedule = (): void => {
+        resendTimer = setTimeout(() => {
+          if (this.closed) return;
+          try {
+            resend();
+          } catch {
+            /* a failed resend is a lost packet */
+          }
+          gap *= 2;
+          schedule();
+        }, gap);
+      };
+      const onAbort = (): void => done(undefined);
+      const done = (p: Packet | undefined): void => {
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(deadline);
+        clearTimeout(resendTimer);
+        this.waiter = undefined;
+        resolve(p);
+      };
+      const deadline = setTimeout(() => done(undefined), timeoutMs);
+      this.waiter = (p) => {
+        if (types.includes(messageType(p))) done(p);
+      };
+      signal?.addEventListener('abort', onAbort);
+      schedule();
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    poller.unwatch(this.packetFd);
+    closeFd(this.packetFd);
+    closeFd(this.udpFd);
+    this.packetFd = this.udpFd = -1;
+  }
+}
+
+/** What one acquisition attempt saw, for an error message that says whether any server answered. */
+export interface AttemptLog {
+  offers: number;
+  naks: number;
+  servers: Set<string>;
+  nakMessage?: string;
+}
+
+export class AttemptError extends Error {}
+
+const serverOf = (p: Packet, src: string): string => optIp(p, Opt.SERVER_ID) ?? src;
+
+/** INIT -> SELECTING -> REQUESTING -> BOUND: DISCOVER, first OFFER, REQUEST, ACK. */
+export async function discoverRequest(id: ClientIdentity, link: LinkState, timeoutMs: number, log: AttemptLog): Promise<Packet> {
+  const xid = newXid();
+  const t = new Transaction(id, link, xid, false);
+  const started = Date.now();
+  try {
+    const secs = (): number => Math.min(0xffff, Math.floor((Date.now() - started) / 1000));
+    const discover = (): void => t.broadcast(buildRequest({ id, mac: link.mac, xid, type: MessageType.DISCOVER, secs: secs() }));
+    discover();
+    const offer = await t.waitFor([MessageType.OFFER], timeoutMs, discover);
+    if (!offer) throw new AttemptError('no DHCPOFFER received');
+    log.offers++;
+    const server = optIp(offer, Opt.SERVER_ID);
+    if (server) log.servers.add(server);
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
+    const request = (): void =>
+      t.broadcast(
+        buildRequest({ id, mac: link.mac, xid, type: MessageType.REQUEST, requestedIp: offer.yiaddr, serverId: server, secs: secs() }),
+      );
+    request();
+    const reply = await t.waitFor([MessageType.ACK, MessageType.NAK], left, request);
+    if (!reply) throw new AttemptError(`no DHCPACK for the offer of ${offer.yiaddr} from ${server ?? 'the server'}`);
+    if (messageType(reply) === MessageType.NAK) {
+      log.naks++;
+      log.nakMessage = reply.options.get(Opt.MESSAGE)?.toString('utf8');
+      throw new AttemptError(`DHCP server NACK'd own offer${log.nakMessage ? ` (${log.nakMessage})` : ''}`);
+    }
+    return reply;
+  } finally {
+    t.close();
+  }
+}
+
+/**
+ * RENEWING (unicast to the server) or REBINDING (broadcast): DHCPREQUEST with ciaddr = the leased
+ * address. Resolves with the ACK; throws on NAK or silence.
+ */
+export async function renewOrRebind(
+  id: ClientIdentity,
+  link: LinkState,
+  leased: string,
+  server: string | undefined,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Packet> {
+  const xid = newXid();
+  const unicast = server !== undefined;
+  const t = new Transaction(id, link, xid, unicast);
+  try {
+    const p = buildRequest({ id, mac: link.mac, xid, type: MessageType.REQUEST, ciaddr: leased });
+    const send = (): void => (unicast ? t.unicast(p, server) : t.broadcast(p));
+    send();
+    const reply = await t.waitFor([MessageType.ACK, MessageType.NAK], timeoutMs, send, signal);
+    if (signal?.aborted) throw new AttemptError('cancelled');
+    if (!reply) throw new AttemptError(`no answer to ${unicast ? `DHCPREQUEST (renew) sent to ${server}` : 'broadcast DHCPREQUEST (rebind)'}`);
+    if (messageType(reply) === MessageType.NAK) {
+      const msg = reply.options.get(Opt.MESSAGE)?.toString('utf8');
+      throw new NakError(`DHCP server ${serverOf(reply, '?')} refused the lease of ${leased} (DHCPNAK${msg ? `: ${msg}` : ''})`);
+    }
+    return reply;
+  } finally {
+    t.close();
+  }
+}
+
+export class NakError extends AttemptError {}
+
+/** DHCPRELEASE, unicast to the server; fire and forget (RFC 2131: no reply). */
+export function sendRelease(id: ClientIdentity, link: LinkState, leased: string, server: string): void {
+  const xid = newXid();
+  const t = new Transaction(id, link, xid, true);
+  try {
+    const o: Options = new Map();
+    o.set(Opt.MESSAGE_TYPE, Buffer.from([MessageType.RELEASE]));
+    o.set(Opt.CLIENT_ID, clientIdOption(id.clientID));
+    o.set(Opt.SERVER_ID, Buffer.from(server.split('.').map(Number)));
+    const p: Packet = {
+      op: BOOTREQUEST, xid, secs: 0, flags: 0, ciaddr: leased, yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
+      giaddr: '0.0.0.0', chaddr: link.mac, options: o,
+    };
+    try {
+      t.unicast(p, server);
+    } catch {
+      // No route to the server any more (the address was removed first): broadcast it instead.
+      t.broadcast(p);
+    }
+  } finally {
+    t.close();
+  }
+}
