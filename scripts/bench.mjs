@@ -31,6 +31,7 @@ const script = (file, args) => () => {
 const sections = {
   loopback: () => benchLoopback(distBin, rounds),
   ipam: script('ipam.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 2)))]),
+  dhcp: script('dhcp.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 4)))]),
 };
 process.stdout.write(`tscni bench: ${rounds} rounds per case, ours and reference interleaved; medians in ms\n`);
 for (const [name, run] of Object.entries(sections)) {

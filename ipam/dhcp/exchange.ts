@@ -3,10 +3,10 @@
 import { randomInt } from 'node:crypto';
 import { Netlink, withNetns } from '../../shared/netlink/index.js';
 import {
-  BOOTREPLY, BOOTREQUEST, FLAG_BROADCAST, MessageType, Opt, SERVER_PORT, broadcastFrame, clientIdOption,
-  decodePacket, dhcpPayloadOfFrame, encodePacket, messageType, optIp, type Options, type Packet,
+  BOOTREPLY, BOOTREQUEST, FLAG_BROADCAST, MessageType, Opt, broadcastFrame, clientIdOption, decodePacket,
+  dhcpPayloadOfFrame, encodePacket, messageType, optIp, type Options, type Packet, udpFrame,
 } from './packet.js';
-import { closeFd, openPacketSocket, openUdpSocket, Poller, sendFrame, sendUdp } from './sys.js';
+import { closeFd, openPacketSocket, Poller, sendFrame } from './sys.js';
 
 export const poller = new Poller();
 
@@ -106,23 +106,27 @@ export function buildRequest(a: BuildArgs): Packet {
   };
 }
 
-/** A transaction: sockets in the container netns, the reply stream, closed by close(). */
+/** A reply and the L2 address it came from (the next hop toward its server). */
+export interface Reply {
+  packet: Packet;
+  srcMac: string;
+  srcIp: string;
+}
+
+/** A transaction: a packet socket in the container netns, the reply stream, closed by close(). */
 export class Transaction {
   private packetFd = -1;
-  private udpFd = -1;
-  private waiter: ((p: Packet, src: string) => void) | undefined;
+  private waiter: ((r: Reply) => void) | undefined;
   closed = false;
 
   constructor(
     readonly id: ClientIdentity,
     readonly link: LinkState,
     readonly xid: number,
-    withUdp: boolean,
   ) {
-    // One short, synchronous excursion into the netns; the sockets stay bound to it.
+    // One short, synchronous excursion into the netns; the socket stays bound to it.
     withNetns(id.netns, () => {
       this.packetFd = openPacketSocket(link.index);
-      if (withUdp) this.udpFd = openUdpSocket(id.ifName);
     });
     poller.watch(this.packetFd, (frame) => this.onFrame(frame));
   }
@@ -137,23 +141,22 @@ export class Transaction {
       return;
     }
     if (p.op !== BOOTREPLY || p.xid !== this.xid || p.chaddr !== this.link.mac) return;
-    this.waiter?.(p, d.srcIp);
+    this.waiter?.({ packet: p, srcMac: d.srcMac, srcIp: d.srcIp });
   }
 
   broadcast(p: Packet): void {
     sendFrame(this.packetFd, broadcastFrame(this.link.mac, encodePacket(p)));
   }
 
-  unicast(p: Packet, server: string): void {
-    if (this.udpFd < 0) throw new Error('transaction has no UDP socket');
-    sendUdp(this.udpFd, encodePacket(p), server, SERVER_PORT);
+  unicast(p: Packet, from: string, server: string, nextHopMac: string): void {
+    sendFrame(this.packetFd, udpFrame(this.link.mac, nextHopMac, from, server, encodePacket(p)));
   }
 
   /**
    * Waits up to timeoutMs for a reply accepted by `accept` (message types listed), calling
    * `resend` at 1 s, 2 s, 4 s ... (RFC 2131 §4.1 retransmission, shortened to the timeout).
    */
-  waitFor(types: number[], timeoutMs: number, resend: () => void, signal?: AbortSignal): Promise<Packet | undefined> {
+  waitFor(types: number[], timeoutMs: number, resend: () => void, signal?: AbortSignal): Promise<Reply | undefined> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve(undefined);
       let gap = 1000;
@@ -171,7 +174,7 @@ export class Transaction {
         }, gap);
       };
       const onAbort = (): void => done(undefined);
-      const done = (p: Packet | undefined): void => {
+      const done = (p: Reply | undefined): void => {
         signal?.removeEventListener('abort', onAbort);
         clearTimeout(deadline);
         clearTimeout(resendTimer);
@@ -179,8 +182,8 @@ export class Transaction {
         resolve(p);
       };
       const deadline = setTimeout(() => done(undefined), timeoutMs);
-      this.waiter = (p) => {
-        if (types.includes(messageType(p))) done(p);
+      this.waiter = (r) => {
+        if (types.includes(messageType(r.packet))) done(r);
       };
       signal?.addEventListener('abort', onAbort);
       schedule();
@@ -192,8 +195,7 @@ export class Transaction {
     this.closed = true;
     poller.unwatch(this.packetFd);
     closeFd(this.packetFd);
-    closeFd(this.udpFd);
-    this.packetFd = this.udpFd = -1;
+    this.packetFd = -1;
   }
 }
 
@@ -207,22 +209,22 @@ export interface AttemptLog {
 
 export class AttemptError extends Error {}
 
-const serverOf = (p: Packet, src: string): string => optIp(p, Opt.SERVER_ID) ?? src;
 
 /** INIT -> SELECTING -> REQUESTING -> BOUND: DISCOVER, first OFFER, REQUEST, ACK. */
-export async function discoverRequest(id: ClientIdentity, link: LinkState, timeoutMs: number, log: AttemptLog): Promise<Packet> {
+export async function discoverRequest(id: ClientIdentity, link: LinkState, timeoutMs: number, log: AttemptLog): Promise<Reply> {
   const xid = newXid();
-  const t = new Transaction(id, link, xid, false);
+  const t = new Transaction(id, link, xid);
   const started = Date.now();
   try {
     const secs = (): number => Math.min(0xffff, Math.floor((Date.now() - started) / 1000));
     const discover = (): void => t.broadcast(buildRequest({ id, mac: link.mac, xid, type: MessageType.DISCOVER, secs: secs() }));
     discover();
-    const offer = await t.waitFor([MessageType.OFFER], timeoutMs, discover);
-    if (!offer) throw new AttemptError('no DHCPOFFER received');
+    const offerReply = await t.waitFor([MessageType.OFFER], timeoutMs, discover);
+    if (!offerReply) throw new AttemptError('no DHCPOFFER received');
+    const offer = offerReply.packet;
     log.offers++;
     const server = optIp(offer, Opt.SERVER_ID);
-    if (server) log.servers.add(server);
+    log.servers.add(server ?? offerReply.srcIp);
     const left = Math.max(1, timeoutMs - (Date.now() - started));
     const request = (): void =>
       t.broadcast(
@@ -231,42 +233,10 @@ export async function discoverRequest(id: ClientIdentity, link: LinkState, timeo
     request();
     const reply = await t.waitFor([MessageType.ACK, MessageType.NAK], left, request);
     if (!reply) throw new AttemptError(`no DHCPACK for the offer of ${offer.yiaddr} from ${server ?? 'the server'}`);
-    if (messageType(reply) === MessageType.NAK) {
+    if (messageType(reply.packet) === MessageType.NAK) {
       log.naks++;
-      log.nakMessage = reply.options.get(Opt.MESSAGE)?.toString('utf8');
+      log.nakMessage = reply.packet.options.get(Opt.MESSAGE)?.toString('utf8');
       throw new AttemptError(`DHCP server NACK'd own offer${log.nakMessage ? ` (${log.nakMessage})` : ''}`);
-    }
-    return reply;
-  } finally {
-    t.close();
-  }
-}
-
-/**
- * RENEWING (unicast to the server) or REBINDING (broadcast): DHCPREQUEST with ciaddr = the leased
- * address. Resolves with the ACK; throws on NAK or silence.
- */
-export async function renewOrRebind(
-  id: ClientIdentity,
-  link: LinkState,
-  leased: string,
-  server: string | undefined,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<Packet> {
-  const xid = newXid();
-  const unicast = server !== undefined;
-  const t = new Transaction(id, link, xid, unicast);
-  try {
-    const p = buildRequest({ id, mac: link.mac, xid, type: MessageType.REQUEST, ciaddr: leased });
-    const send = (): void => (unicast ? t.unicast(p, server) : t.broadcast(p));
-    send();
-    const reply = await t.waitFor([MessageType.ACK, MessageType.NAK], timeoutMs, send, signal);
-    if (signal?.aborted) throw new AttemptError('cancelled');
-    if (!reply) throw new AttemptError(`no answer to ${unicast ? `DHCPREQUEST (renew) sent to ${server}` : 'broadcast DHCPREQUEST (rebind)'}`);
-    if (messageType(reply) === MessageType.NAK) {
-      const msg = reply.options.get(Opt.MESSAGE)?.toString('utf8');
-      throw new NakError(`DHCP server ${serverOf(reply, '?')} refused the lease of ${leased} (DHCPNAK${msg ? `: ${msg}` : ''})`);
     }
     return reply;
   } finally {
@@ -276,10 +246,41 @@ export async function renewOrRebind(
 
 export class NakError extends AttemptError {}
 
-/** DHCPRELEASE, unicast to the server; fire and forget (RFC 2131: no reply). */
-export function sendRelease(id: ClientIdentity, link: LinkState, leased: string, server: string): void {
+/**
+ * RENEWING (unicast to the server, through nextHopMac) or REBINDING (broadcast): DHCPREQUEST with
+ * ciaddr = the leased address. Resolves with the ACK; throws on NAK or silence.
+ */
+export async function renewOrRebind(
+  id: ClientIdentity,
+  link: LinkState,
+  leased: string,
+  server: { ip: string; mac: string } | undefined,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Reply> {
   const xid = newXid();
-  const t = new Transaction(id, link, xid, true);
+  const t = new Transaction(id, link, xid);
+  try {
+    const p = buildRequest({ id, mac: link.mac, xid, type: MessageType.REQUEST, ciaddr: leased });
+    const send = (): void => (server ? t.unicast(p, leased, server.ip, server.mac) : t.broadcast(p));
+    send();
+    const reply = await t.waitFor([MessageType.ACK, MessageType.NAK], timeoutMs, send, signal);
+    if (signal?.aborted) throw new AttemptError('cancelled');
+    if (!reply) throw new AttemptError(`no answer to ${server ? `DHCPREQUEST (renew) sent to ${server.ip}` : 'broadcast DHCPREQUEST (rebind)'}`);
+    if (messageType(reply.packet) === MessageType.NAK) {
+      const msg = reply.packet.options.get(Opt.MESSAGE)?.toString('utf8');
+      throw new NakError(`DHCP server ${optIp(reply.packet, Opt.SERVER_ID) ?? reply.srcIp} refused the lease of ${leased} (DHCPNAK${msg ? `: ${msg}` : ''})`);
+    }
+    return reply;
+  } finally {
+    t.close();
+  }
+}
+
+/** DHCPRELEASE, unicast to the server (broadcast when its next hop is unknown); no reply expected. */
+export function sendRelease(id: ClientIdentity, link: LinkState, leased: string, server: string, nextHopMac?: string): void {
+  const xid = newXid();
+  const t = new Transaction(id, link, xid);
   try {
     const o: Options = new Map();
     o.set(Opt.MESSAGE_TYPE, Buffer.from([MessageType.RELEASE]));
@@ -289,12 +290,8 @@ export function sendRelease(id: ClientIdentity, link: LinkState, leased: string,
       op: BOOTREQUEST, xid, secs: 0, flags: 0, ciaddr: leased, yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
       giaddr: '0.0.0.0', chaddr: link.mac, options: o,
     };
-    try {
-      t.unicast(p, server);
-    } catch {
-      // No route to the server any more (the address was removed first): broadcast it instead.
-      t.broadcast(p);
-    }
+    if (nextHopMac) t.unicast(p, leased, server, nextHopMac);
+    else t.broadcast(p);
   } finally {
     t.close();
   }

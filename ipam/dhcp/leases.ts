@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { ErrorCode } from '../../shared/cni/errors.js';
 import {
   AttemptError, type AttemptLog, type ClientIdentity, discoverRequest, findLink, type LinkState, NakError,
-  renewOrRebind, sendRelease, setLinkUpDown,
+  type Reply, renewOrRebind, sendRelease, setLinkUpDown,
 } from './exchange.js';
 import { decodePacket, encodePacket, Opt, optIp, type Packet } from './packet.js';
 import type { AllocateRequest, AttachmentRef } from './protocol.js';
@@ -153,7 +153,7 @@ export class LeaseManager {
       const link = findLink(this.nsPath(l.rec.netns), l.rec.ifName);
       if (link) {
         try {
-          sendRelease(this.identity(l.rec), link, l.rec.address, l.rec.server);
+          sendRelease(this.identity(l.rec), link, l.rec.address, l.rec.server, l.rec.serverMac);
         } catch (e) {
           this.log('release: could not send DHCPRELEASE', { ...this.who(l.rec), error: (e as Error).message });
         }
@@ -201,8 +201,8 @@ export class LeaseManager {
       attempts++;
       try {
         const budget = Math.max(1, Math.min(this.opts.timeoutMs, deadline - Date.now()));
-        const ack = await discoverRequest(id, link, budget, seen);
-        return this.commitNew(req, link, ack);
+        const reply = await discoverRequest(id, link, budget, seen);
+        return this.commitNew(req, link, reply);
       } catch (e) {
         if (!(e instanceof AttemptError)) throw e;
         lastError = e.message;
@@ -222,7 +222,8 @@ export class LeaseManager {
     throw new DaemonError(ErrorCode.TryAgainLater, 'no more tries', answered);
   }
 
-  private commitNew(req: AllocateRequest, link: LinkState, ack: Packet): Packet {
+  private commitNew(req: AllocateRequest, link: LinkState, reply: Reply): Packet {
+    const ack = reply.packet;
     try {
       leaseResult(ack);
     } catch (e) {
@@ -230,7 +231,7 @@ export class LeaseManager {
       const server = optIp(ack, Opt.SERVER_ID);
       if (server) {
         try {
-          sendRelease(this.identity(req), link, ack.yiaddr, server);
+          sendRelease(this.identity(req), link, ack.yiaddr, server, reply.srcMac);
         } catch {
           /* best effort */
         }
@@ -250,13 +251,14 @@ export class LeaseManager {
       ack: '',
       address: ack.yiaddr,
       server: '',
+      serverMac: '',
       boundAt: 0,
       renewAt: 0,
       rebindAt: 0,
       expireAt: 0,
     };
     const l: Lease = { rec, ack, state: 'bound', stopped: false };
-    this.applyAck(l, ack);
+    this.applyAck(l, reply);
     this.leases.set(rec.clientID, l);
     this.store.save(rec);
     this.log('lease acquired', {
@@ -268,14 +270,16 @@ export class LeaseManager {
   }
 
   /** Records an ACK's times and server (scaled for tests). */
-  private applyAck(l: Lease, ack: Packet, from?: string): void {
+  private applyAck(l: Lease, reply: Reply): void {
+    const ack = reply.packet;
     const t = leaseTimes(ack);
     const k = 1000 * this.opts.leaseTimeScale;
     const now = Date.now();
     l.ack = ack;
     l.rec.ack = encodePacket(ack).toString('base64');
     l.rec.address = ack.yiaddr;
-    l.rec.server = optIp(ack, Opt.SERVER_ID) ?? from ?? l.rec.server;
+    l.rec.server = optIp(ack, Opt.SERVER_ID) ?? reply.srcIp;
+    l.rec.serverMac = reply.srcMac;
     l.rec.boundAt = now;
     l.rec.renewAt = now + t.t1 * k;
     l.rec.rebindAt = now + t.t2 * k;
@@ -342,10 +346,11 @@ export class LeaseManager {
     const budget = Math.max(500, Math.min(this.opts.timeoutMs, until - now));
     l.inflight = new AbortController();
     try {
-      const ack = await renewOrRebind(id, link, l.rec.address, rebinding ? undefined : l.rec.server, budget, l.inflight.signal);
+      const server = rebinding || !l.rec.serverMac ? undefined : { ip: l.rec.server, mac: l.rec.serverMac };
+      const reply = await renewOrRebind(id, link, l.rec.address, server, budget, l.inflight.signal);
       if (l.stopped) return;
-      if (ack.yiaddr !== l.rec.address) throw new NakError(`server acknowledged ${ack.yiaddr} instead of ${l.rec.address}`);
-      this.applyAck(l, ack);
+      if (reply.packet.yiaddr !== l.rec.address) throw new NakError(`server acknowledged ${reply.packet.yiaddr} instead of ${l.rec.address}`);
+      this.applyAck(l, reply);
       this.store.save(l.rec);
       this.log(rebinding ? 'lease rebound' : 'lease renewed', {
         ...this.who(l.rec), ip: l.rec.address, server: l.rec.server,

@@ -217,8 +217,17 @@ function udpChecksum(src: Buffer, dst: Buffer, udp: Buffer): number {
 
 /** An Ethernet frame carrying `payload` from 0.0.0.0:68 to 255.255.255.255:67, broadcast. */
 export function broadcastFrame(srcMac: string, payload: Buffer): Buffer {
-  const src = Buffer.alloc(4);
-  const dst = Buffer.from([255, 255, 255, 255]);
+  return udpFrame(srcMac, 'ff:ff:ff:ff:ff:ff', '0.0.0.0', '255.255.255.255', payload);
+}
+
+/**
+ * An Ethernet frame carrying `payload` from srcIp:68 to dstIp:67. For unicast (RENEW, RELEASE) the
+ * destination MAC is the L2 source of the server's last reply: the server itself, or the router
+ * toward it when a relay answered. So no ARP, route or address in the container is needed.
+ */
+export function udpFrame(srcMac: string, dstMac: string, srcIp: string, dstIp: string, payload: Buffer): Buffer {
+  const src = ipToBytes(srcIp);
+  const dst = ipToBytes(dstIp);
   const udp = Buffer.alloc(8 + payload.length);
   udp.writeUInt16BE(CLIENT_PORT, 0);
   udp.writeUInt16BE(SERVER_PORT, 2);
@@ -235,7 +244,7 @@ export function broadcastFrame(srcMac: string, payload: Buffer): Buffer {
   dst.copy(ip, 16);
   ip.writeUInt16BE(ipChecksum(ip), 10);
   const eth = Buffer.alloc(14);
-  eth.fill(0xff, 0, 6);
+  macToBytes(dstMac).copy(eth, 0);
   macToBytes(srcMac).copy(eth, 6);
   eth.writeUInt16BE(0x0800, 12);
   return Buffer.concat([eth, ip, udp]);
@@ -245,7 +254,7 @@ export function broadcastFrame(srcMac: string, payload: Buffer): Buffer {
  * The DHCP payload of a received Ethernet frame when it is IPv4/UDP to port 68 (unfragmented),
  * with the IP source; undefined otherwise.
  */
-export function dhcpPayloadOfFrame(frame: Buffer): { payload: Buffer; srcIp: string } | undefined {
+export function dhcpPayloadOfFrame(frame: Buffer): { payload: Buffer; srcIp: string; srcMac: string } | undefined {
   if (frame.length < 14 + 20 + 8) return undefined;
   if (frame.readUInt16BE(12) !== 0x0800) return undefined;
   const ip = 14;
@@ -258,5 +267,5 @@ export function dhcpPayloadOfFrame(frame: Buffer): { payload: Buffer; srcIp: str
   if (frame.readUInt16BE(udp + 2) !== CLIENT_PORT) return undefined;
   const udpLen = frame.readUInt16BE(udp + 4);
   const end = Math.min(frame.length, ip + totalLen, udp + udpLen);
-  return { payload: frame.subarray(udp + 8, end), srcIp: bytesToIp(frame, ip + 12) };
+  return { payload: frame.subarray(udp + 8, end), srcIp: bytesToIp(frame, ip + 12), srcMac: bytesToMac(frame, 6) };
 }

@@ -19,6 +19,8 @@ export interface LeaseRecord {
   ack: string;
   address: string;
   server: string;
+  /** L2 source of the server's last reply: where unicast RENEW/RELEASE frames go. */
+  serverMac: string;
   /** Absolute times, ms since the epoch. */
   boundAt: number;
   renewAt: number;

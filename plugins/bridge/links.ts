@@ -120,9 +120,11 @@ function contains(net: { bytes: Uint8Array; prefixLen: number }, ip: Uint8Array)
 /**
  * The reference's ensureAddr: puts `cidr` (gateway/len) on `link`. An identical address is a no-op.
  * Another IPv4 address, or an overlapping IPv6 one, is an error unless `force` (then it is removed).
- * After adding, the link's MAC is set to itself so a bridge keeps it as ports come and go.
+ * After adding, the link's MAC (as `link` carries it) is set explicitly so a bridge keeps it as ports
+ * come and go.
  */
 export function ensureAddr(host: Netlink, link: Link, cidr: string, force: boolean): void {
+  const ZERO = '00:00:00:00:00:00';
   const want = parseCidr(cidr);
   for (const a of host.listAddresses({ ifindex: link.index, family: want.family })) {
     const have = parseCidr(a.address);
@@ -141,9 +143,13 @@ export function ensureAddr(host: Netlink, link: Link, cidr: string, force: boole
   } catch (err) {
     if (!isErrno(err, 'EEXIST')) throw new Error(`could not add IP address to ${q(link.name)}: ${describe(err)}`, { cause: err });
   }
-  if (link.mac) {
+  // `link` is the bridge as it was before the container's port was added: pinning that MAC keeps the
+  // bridge from taking the lowest port MAC (as the reference does, with the link it read first). A
+  // bridge that had no port then may show an all-zero MAC: pin the current one instead.
+  const mac = link.mac && link.mac !== ZERO ? link.mac : host.getLinkByIndex(link.index).mac;
+  if (mac && mac !== ZERO) {
     try {
-      host.setMac(link, link.mac);
+      host.setMac(link, mac);
     } catch (err) {
       throw new Error(`could not set bridge's mac: ${describe(err)}`, { cause: err });
     }

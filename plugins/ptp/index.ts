@@ -179,9 +179,9 @@ async function check(args: CmdArgs): Promise<void> {
   if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'ptp: Required prevResult missing');
   const intf = containerInterfaceOf(prev, args.ifName, args.netns, true);
   using nl = Netlink.open(ns);
-  const link = checkContainerLink(nl, intf, 'ptp: ');
+  const link = checkContainerLink(nl, intf, 'ptp: ', true);
   if (!isVeth(link)) throw new Error(`Error: Container interface ${link.name} not of type veth/p2p`);
-  checkLinkMac(link, intf, 'ptp: ');
+  checkLinkMac(link, intf, 'ptp: ', 'Interface');
   validateExpectedInterfaceIPs(nl, args.ifName, prev.ips ?? []);
   validateExpectedRoute(nl, prev.routes ?? []);
 }

@@ -79,17 +79,22 @@ export function ipsOfInterface(prev: Result, index: number): IPConfig[] {
   return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index);
 }
 
-/** Looks `<if>` up and checks its MAC against prevResult (when prevResult names one). */
-export function checkContainerLink(nl: Netlink, intf: Interface, prefix = ''): Link {
-  if (intf.name === '') throw new Error(`${prefix}container interface name missing in prevResult: ${intf.name}`);
+/**
+ * Looks `<if>` up (it must be in a sandbox). `prefix` and `capital` reproduce each plugin's
+ * reference wording: macvlan "container Interface ...", ptp "ptp: Container Interface ...".
+ */
+export function checkContainerLink(nl: Netlink, intf: Interface, prefix = '', capital = false): Link {
+  const c = (w: string): string => (capital ? w[0]?.toUpperCase() + w.slice(1) : w);
+  if (intf.name === '') throw new Error(`${c('container')} interface name missing in prevResult: ${intf.name}`);
   const link = nl.findLink(intf.name);
-  if (!link) throw new Error(`${prefix}container Interface name in prevResult: ${intf.name} not found`);
-  if (!intf.sandbox) throw new Error(`${prefix}error: Container interface ${link.name} should not be in host namespace`);
+  if (!link) throw new Error(`${prefix}${c('container')} Interface name in prevResult: ${intf.name} not found`);
+  if (!intf.sandbox) throw new Error(`${prefix}${c('error')}: Container interface ${link.name} should not be in host namespace`);
   return link;
 }
 
-export function checkLinkMac(link: Link, intf: Interface, prefix = ''): void {
+/** `word` is how the plugin's reference message starts ("interface", ptp's "Interface"). */
+export function checkLinkMac(link: Link, intf: Interface, prefix = '', word = 'interface'): void {
   if (intf.mac && intf.mac.toLowerCase() !== (link.mac ?? '')) {
-    throw new Error(`${prefix}interface ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac ?? ''}`);
+    throw new Error(`${prefix}${word} ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac ?? ''}`);
   }
 }

@@ -32,11 +32,26 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     description: 'CNI macvlan plugin',
     load: async () => (await import('../../plugins/macvlan/index.js')).plugin,
   },
-  ipvlan: pending('ipvlan', 'CNI ipvlan plugin', 'ptp and macvlan plugins'),
-  vlan: pending('vlan', 'CNI vlan plugin', 'ptp and macvlan plugins'),
-  'host-device': pending('host-device', 'CNI host-device plugin', 'ptp and macvlan plugins'),
-  tap: pending('tap', 'CNI tap plugin', 'ptp and macvlan plugins'),
-  dummy: pending('dummy', 'CNI dummy plugin', 'ptp and macvlan plugins'),
+  ipvlan: {
+    description: 'CNI ipvlan plugin',
+    load: async () => (await import('../../plugins/ipvlan/index.js')).plugin,
+  },
+  vlan: {
+    description: 'CNI vlan plugin',
+    load: async () => (await import('../../plugins/vlan/index.js')).plugin,
+  },
+  'host-device': {
+    description: 'CNI host-device plugin',
+    load: async () => (await import('../../plugins/host-device/index.js')).plugin,
+  },
+  tap: {
+    description: 'CNI tap plugin',
+    load: async () => (await import('../../plugins/tap/index.js')).plugin,
+  },
+  dummy: {
+    description: 'CNI dummy plugin',
+    load: async () => (await import('../../plugins/dummy/index.js')).plugin,
+  },
   loopback: {
     description: 'CNI loopback plugin',
     load: async () => (await import('../../plugins/loopback/index.js')).plugin,

@@ -140,8 +140,9 @@ describe('bridge L3', () => {
     expect(gone.stdout + gone.stderr).toBe('');
     expect(gone.status).toBe(0);
     expect(leases(rig)).toEqual([]);
-    expect(run(rig, 'ADD', conf, { cid: 'ctr2' }).status).toBe(0);
-    expect(run(rig, 'DEL', conf, { cid: 'ctr2', container: '' }).status).toBe(0);
+    // eth0 is still in the container (DEL could not reach it): a second attachment uses eth1.
+    expect(run(rig, 'ADD', conf, { cid: 'ctr2', ifName: 'eth1' }).status).toBe(0);
+    expect(run(rig, 'DEL', conf, { cid: 'ctr2', ifName: 'eth1', container: '' }).status).toBe(0);
     expect(leases(rig)).toEqual([]);
     // Never configured at all.
     expect(run(rig, 'DEL', conf, { cid: 'never' }).status).toBe(0);
