@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REF_DIR } from './bench/harness.mjs';
 import { benchLoopback } from './bench/loopback.mjs';
+import { benchBridge } from './bench/bridge.mjs';
+import { benchPtpMacvlan } from './bench/ptp-macvlan.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const distBin = path.join(root, 'dist/bin');
@@ -30,6 +32,8 @@ const script = (file, args) => () => {
 
 const sections = {
   loopback: () => benchLoopback(distBin, rounds),
+  bridge: () => benchBridge(distBin, rounds),
+  'ptp-macvlan': () => benchPtpMacvlan(distBin, rounds),
   ipam: script('ipam.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 2)))]),
   dhcp: script('dhcp.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 4)))]),
 };

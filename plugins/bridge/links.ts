@@ -38,14 +38,18 @@ export function bridgeByName(host: Netlink, name: string): Link {
 export function ensureBridge(host: Netlink, spec: BridgeSpec): Link {
   const fail = (msg: string, err?: unknown): Error =>
     new Error(`failed to create bridge ${q(spec.name)}: ${msg}`, err === undefined ? undefined : { cause: err });
-  try {
-    host.createBridge({
-      name: spec.name,
-      ...(spec.mtu > 0 ? { mtu: spec.mtu } : {}),
-      ...(spec.vlanFiltering ? { vlanFiltering: true } : {}),
-    });
-  } catch (err) {
-    if (!isErrno(err, 'EEXIST')) throw fail(`could not add ${q(spec.name)}: ${describe(err)}`, err);
+  // Usually the bridge exists: look first (one round trip), create only when missing. A concurrent
+  // ADD may create it in between: EEXIST then means "use it".
+  if (!host.findLink(spec.name)) {
+    try {
+      host.createBridge({
+        name: spec.name,
+        ...(spec.mtu > 0 ? { mtu: spec.mtu } : {}),
+        ...(spec.vlanFiltering ? { vlanFiltering: true } : {}),
+      });
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw fail(`could not add ${q(spec.name)}: ${describe(err)}`, err);
+    }
   }
   let br: Link;
   try {
