@@ -6,7 +6,8 @@
 // multi-call binary, hard-linked under every plugin name) and a resolver is registered, the
 // delegate runs in this process through the same skel code path, with the derived env and the
 // same stdin, and its stdout/exit code are interpreted exactly as the exec path's.
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { writeStderr } from '../sys/stdio.js';
 import { join } from 'node:path';
 import { fromJSON } from './convert.js';
 import { CniError, ErrorCode } from './errors.js';
@@ -50,7 +51,7 @@ export async function findPlugin(type: string, cniPath: string): Promise<string>
   for (const dir of dirs) {
     const candidate = join(dir, type);
     try {
-      if ((await stat(candidate)).isFile()) return candidate;
+      if (statSync(candidate).isFile()) return candidate;
     } catch {
       // Not in this directory; keep looking.
     }
@@ -60,7 +61,7 @@ export async function findPlugin(type: string, cniPath: string): Promise<string>
 
 async function isThisExecutable(file: string): Promise<boolean> {
   try {
-    const [a, b] = await Promise.all([stat(file), stat(process.execPath)]);
+    const [a, b] = [statSync(file), statSync(process.execPath)];
     return a.dev === b.dev && a.ino === b.ino;
   } catch {
     return false;
@@ -187,7 +188,7 @@ function interpret(type: string, command: DelegateCommand, o: DelegateOutcome, s
 async function delegate(command: DelegateCommand, type: string, stdinData: Buffer, env: NodeJS.ProcessEnv, opts: DelegateOptions): Promise<Result | undefined> {
   const file = await findPlugin(type, env['CNI_PATH'] ?? '');
   const childEnv = delegateEnv(env, command);
-  const forward = opts.stderr ?? ((s: string): void => void process.stderr.write(s));
+  const forward = opts.stderr ?? writeStderr;
   let outcome: DelegateOutcome | undefined;
   if (resolver && (await isThisExecutable(file))) {
     const plugin = await resolver(type);

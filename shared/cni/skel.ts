@@ -2,6 +2,7 @@
 // Mirrors libcni's pkg/skel: same checks, same order, same codes and messages; it returns the
 // exit code instead of exiting so it can also run a delegate in-process (delegate.ts).
 import { readFileSync, statSync } from 'node:fs';
+import { writeStderr, writeStdout } from '../sys/stdio.js';
 import { TSCNI_VERSION } from './about.js';
 import { parsePrevResult, formatResult } from './convert.js';
 import { CniError, ErrorCode } from './errors.js';
@@ -278,8 +279,8 @@ function ensureForeignNetns(netns: string, override: string): void {
  * (its stack goes to stderr only).
  */
 export async function runSkel(plugin: Plugin, io: SkelIO = {}): Promise<number> {
-  const out = io.stdout ?? ((s: string): void => void process.stdout.write(s));
-  const err = io.stderr ?? ((s: string): void => void process.stderr.write(s));
+  const out = io.stdout ?? writeStdout;
+  const err = io.stderr ?? writeStderr;
   try {
     return await dispatch(plugin, io, out, err);
   } catch (e) {

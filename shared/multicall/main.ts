@@ -1,6 +1,7 @@
 // Entry point of the single multi-call executable. Every plugin name in dist/bin is a hard link to
 // it; the name it was started under (argv0) picks the plugin, as busybox does.
 import { basename } from 'node:path';
+import { writeStderr, writeStdout } from '../sys/stdio.js';
 import { runSkel } from '../cni/skel.js';
 import { registerInProcessDelegates } from '../cni/delegate.js';
 import { PLUGINS, PLUGIN_NAMES, isPluginName } from './registry.js';
@@ -16,12 +17,12 @@ function pickPlugin(): { name: string; argvRest: string[] } | undefined {
 
 async function main(): Promise<number> {
   if (process.argv[2] === '--list' && !isPluginName(basename(process.argv0))) {
-    process.stdout.write(PLUGIN_NAMES.join('\n') + '\n');
+    writeStdout(PLUGIN_NAMES.join('\n') + '\n');
     return 0;
   }
   const picked = pickPlugin();
   if (!picked) {
-    process.stderr.write(
+    writeStderr(
       `tscni: start this program under one of its plugin names (a link named like the plugin),\n` +
         `or as "tscni <plugin>". Plugins: ${PLUGIN_NAMES.join(', ')}\n`,
     );
@@ -41,8 +42,8 @@ main().then(
   },
   (err: unknown) => {
     // runSkel reports every error itself; reaching here is a bug in the dispatcher. Keep stdout clean.
-    process.stderr.write(`tscni: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.stdout.write(JSON.stringify({ code: 999, msg: `internal error: ${String(err)}` }, null, 4) + '\n');
+    writeStderr(`tscni: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    writeStdout(JSON.stringify({ code: 999, msg: `internal error: ${String(err)}` }, null, 4) + '\n');
     process.exitCode = 1;
   },
 );

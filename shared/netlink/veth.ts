@@ -1,7 +1,7 @@
 // The veth setup the bridge and ptp plugins share (reference pkg/ip SetupVeth): the pair is created
 // from the container netns with the host end placed directly in the host netns under a random
 // "veth" + 8 hex name, then the host end is brought up with accept_ra=0.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../sys/random.js';
 import { isErrno } from './errors.js';
 import type { Netlink } from './handle.js';
 import type { Link, NetnsRef } from './link-types.js';
