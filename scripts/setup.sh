@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in iproute2 iptables nftables dnsmasq-base containernetworking-plugins iputils-ping strace; do
+for p in iproute2 iptables nftables dnsmasq-base containernetworking-plugins iputils-ping strace podman runc busybox-static; do
   have_pkg "$p" || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -278,21 +278,41 @@ export async function renewOrRebind(
 }
 
 /** DHCPRELEASE, unicast to the server (broadcast when its next hop is unknown); no reply expected. */
+function releasePacket(id: ClientIdentity, xid: number, clientMac: string, leased: string, server: string): Packet {
+  const o: Options = new Map();
+  o.set(Opt.MESSAGE_TYPE, Buffer.from([MessageType.RELEASE]));
+  o.set(Opt.CLIENT_ID, clientIdOption(id.clientID));
+  o.set(Opt.SERVER_ID, Buffer.from(server.split('.').map(Number)));
+  return {
+    op: BOOTREQUEST, xid, secs: 0, flags: 0, ciaddr: leased, yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0', chaddr: clientMac, options: o,
+  };
+}
+
 export function sendRelease(id: ClientIdentity, link: LinkState, leased: string, server: string, nextHopMac?: string): void {
   const xid = newXid();
   const t = new Transaction(id, link, xid);
   try {
-    const o: Options = new Map();
-    o.set(Opt.MESSAGE_TYPE, Buffer.from([MessageType.RELEASE]));
-    o.set(Opt.CLIENT_ID, clientIdOption(id.clientID));
-    o.set(Opt.SERVER_ID, Buffer.from(server.split('.').map(Number)));
-    const p: Packet = {
-      op: BOOTREQUEST, xid, secs: 0, flags: 0, ciaddr: leased, yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
-      giaddr: '0.0.0.0', chaddr: link.mac, options: o,
-    };
+    const p = releasePacket(id, xid, link.mac, leased, server);
     if (nextHopMac) t.unicast(p, leased, server, nextHopMac);
     else t.broadcast(p);
   } finally {
     t.close();
+  }
+}
+
+/**
+ * The DHCPRELEASE of a lease whose interface is gone, sent on its uplink in the daemon's own netns
+ * (uplink.ts) with the interface's MAC as source: the frame the interface itself would have sent.
+ */
+export function sendReleaseOnUplink(
+  id: ClientIdentity, uplinkIndex: number, clientMac: string, leased: string, server: string, nextHopMac?: string,
+): void {
+  const fd = openPacketSocket(uplinkIndex);
+  try {
+    const payload = encodePacket(releasePacket(id, newXid(), clientMac, leased, server));
+    sendFrame(fd, nextHopMac ? udpFrame(clientMac, nextHopMac, leased, server, payload) : broadcastFrame(clientMac, payload));
+  } finally {
+    closeFd(fd);
   }
 }

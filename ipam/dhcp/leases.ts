@@ -6,12 +6,13 @@ import fs from 'node:fs';
 import { ErrorCode } from '../../shared/cni/errors.js';
 import {
   AttemptError, type AttemptLog, type ClientIdentity, discoverRequest, findLink, type LinkState, NakError,
-  type Reply, renewOrRebind, sendRelease, setLinkUpDown,
+  type Reply, renewOrRebind, sendRelease, sendReleaseOnUplink, setLinkUpDown,
 } from './exchange.js';
 import { decodePacket, encodePacket, Opt, optIp, type Packet } from './packet.js';
 import type { AllocateRequest, AttachmentRef } from './protocol.js';
 import { leaseResult, leaseTimes } from './result.js';
 import type { LeaseRecord, LeaseStore } from './store.js';
+import { currentUplink, findUplink } from './uplink.js';
 
 export interface DaemonOptions {
   hostPrefix: string;
@@ -151,15 +152,20 @@ export class LeaseManager {
       }
       this.stop(l);
       const link = findLink(this.nsPath(l.rec.netns), l.rec.ifName);
-      if (link) {
-        try {
-          sendRelease(this.identity(l.rec), link, l.rec.address, l.rec.server, l.rec.serverMac);
-        } catch (e) {
-          this.log('release: could not send DHCPRELEASE', { ...this.who(l.rec), error: (e as Error).message });
-        }
+      // The bridge plugin deletes the container veth before IPAM DEL: then the release goes out on
+      // the uplink (the node bridge the veth was a port of), else the server would keep the address
+      // until the lease expires.
+      const uplink = link || !l.rec.uplink ? undefined : currentUplink(l.rec.uplink);
+      let sent = link ? 'DHCPRELEASE' : uplink ? `DHCPRELEASE via ${uplink.name}` : 'nothing (interface gone)';
+      try {
+        if (link) sendRelease(this.identity(l.rec), link, l.rec.address, l.rec.server, l.rec.serverMac);
+        else if (uplink) sendReleaseOnUplink(this.identity(l.rec), uplink.index, l.rec.mac, l.rec.address, l.rec.server, l.rec.serverMac);
+      } catch (e) {
+        sent = 'nothing (send failed)';
+        this.log('release: could not send DHCPRELEASE', { ...this.who(l.rec), error: (e as Error).message });
       }
       this.store.remove(l.rec.clientID);
-      this.log('lease released', { ...this.who(l.rec), ip: l.rec.address, server: l.rec.server, sent: link ? 'DHCPRELEASE' : 'nothing (interface gone)' });
+      this.log('lease released', { ...this.who(l.rec), ip: l.rec.address, server: l.rec.server, sent });
     });
   }
 
@@ -257,13 +263,15 @@ export class LeaseManager {
       rebindAt: 0,
       expireAt: 0,
     };
+    const uplink = findUplink(this.nsPath(req.netns), req.ifName);
+    if (uplink) rec.uplink = uplink;
     const l: Lease = { rec, ack, state: 'bound', stopped: false };
     this.applyAck(l, reply);
     this.leases.set(rec.clientID, l);
     this.store.save(rec);
     this.log('lease acquired', {
       ...this.who(rec), ip: leaseResult(ack).address, server: rec.server,
-      'renew-in': secs(rec.renewAt - Date.now()), expires: new Date(rec.expireAt).toISOString(),
+      'renew-in': secs(rec.renewAt - Date.now()), expires: new Date(rec.expireAt).toISOString(), uplink: rec.uplink?.name,
     });
     this.schedule(l);
     return ack;
@@ -406,6 +414,14 @@ export class LeaseManager {
       } catch {
         this.store.remove(rec.clientID);
         continue;
+      }
+      if (!rec.uplink) {
+        // Records of an older daemon: learn the uplink now, while the interface exists.
+        const uplink = findUplink(ns, rec.ifName);
+        if (uplink) {
+          rec.uplink = uplink;
+          this.store.save(rec);
+        }
       }
       const l: Lease = { rec, ack, state: 'bound', stopped: false };
       this.leases.set(rec.clientID, l);

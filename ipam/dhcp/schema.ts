@@ -1,26 +1,16 @@
 // dhcp's stdin config (draft-07): the reference's IPAMConfig keys; option names are checked by
 // config.ts so its errors can use the reference's wording.
-import { booleanSchema, integerSchema, netConfProperties, stringSchema } from '../../shared/cni/schema-parts.js';
+import { booleanSchema, integerSchema, ipamPluginConfigSchema, stringSchema } from '../../shared/cni/schema-parts.js';
 
-export const schema = {
-  type: 'object',
-  properties: {
-    ...netConfProperties,
-    ipam: {
-      type: 'object',
-      properties: {
-        type: stringSchema,
-        daemonSocketPath: stringSchema,
-        request: {
-          type: 'array',
-          items: { type: 'object', properties: { option: stringSchema, skipDefault: booleanSchema } },
-        },
-        provide: {
-          type: 'array',
-          items: { type: 'object', properties: { option: stringSchema, value: stringSchema, fromArg: stringSchema } },
-        },
-        priority: integerSchema,
-      },
-    },
+export const schema = ipamPluginConfigSchema({
+  daemonSocketPath: stringSchema,
+  request: {
+    type: 'array',
+    items: { type: 'object', properties: { option: stringSchema, skipDefault: booleanSchema } },
   },
-} as const;
+  provide: {
+    type: 'array',
+    items: { type: 'object', properties: { option: stringSchema, value: stringSchema, fromArg: stringSchema } },
+  },
+  priority: integerSchema,
+} as const);

@@ -21,6 +21,11 @@ export interface LeaseRecord {
   server: string;
   /** L2 source of the server's last reply: where unicast RENEW/RELEASE frames go. */
   serverMac: string;
+  /**
+   * The interface's uplink in the daemon's netns (uplink.ts), where the DHCPRELEASE goes when the
+   * interface is already gone at DEL (records written before this field have none).
+   */
+  uplink?: { index: number; name: string };
   /** Absolute times, ms since the epoch. */
   boundAt: number;
   renewAt: number;

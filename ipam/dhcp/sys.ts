@@ -35,8 +35,7 @@ export function openPacketSocket(ifindex: number): number {
 }
 
 export function sendFrame(fd: number, frame: Buffer): void {
-  const n = Number(libc().send(fd, frame, BigInt(frame.length), 0));
-  if (n < 0) throw new SysError('send', errno());
+  check('send', libc().send(fd, frame, BigInt(frame.length), 0));
 }
 
 export function closeFd(fd: number): void {

@@ -7,7 +7,6 @@ import { toVersion } from '../../shared/cni/convert.js';
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { effectiveVersion, versionAtLeast } from '../../shared/cni/versions.js';
 import type { Interface, IPConfig, Result, Route } from '../../shared/cni/types.js';
-import { openContainerNetlink } from './netns.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
 import { setupIPMasq, setupMacSpoofCheck, teardownIPMasq, teardownMacSpoofCheck } from '../../shared/firewall/index.js';
 import { configureIface } from '../../shared/iface/configure.js';
@@ -145,7 +144,7 @@ export async function cmdAdd(args: CmdArgs): Promise<Result> {
 
   trace('bridge ready');
   using ns = openContainerNetns(args.netns);
-  using cont = openContainerNetlink(ns, args.netns);
+  using cont = Netlink.open(ns);
   const rollback = new Rollback();
   const firewall = new FirewallJobs();
 

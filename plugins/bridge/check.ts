@@ -3,7 +3,6 @@
 // container's addresses and routes. Messages are the reference's.
 import type { CmdArgs } from '../../shared/cni/plugin.js';
 import type { Interface, Result } from '../../shared/cni/types.js';
-import { openContainerNetlink } from './netns.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
 import { validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
 import { isVeth } from '../../shared/iface/veth.js';
@@ -69,7 +68,7 @@ export async function cmdCheck(args: CmdArgs): Promise<void> {
   }
 
   using host = Netlink.open();
-  using cont = openContainerNetlink(ns, args.netns);
+  using cont = Netlink.open(ns);
   const br = checkBridge(host, brMap, conf);
   if (args.netns !== contMap.sandbox) {
     throw new Error(`Sandbox in prevResult ${contMap.sandbox ?? ''} doesn't match configured netns: ${args.netns}`);

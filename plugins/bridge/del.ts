@@ -5,15 +5,14 @@ import type { CmdArgs } from '../../shared/cni/plugin.js';
 import { openContainerNetnsIfPresent } from '../../shared/container/netns.js';
 import { teardownIPMasq, teardownMacSpoofCheck } from '../../shared/firewall/index.js';
 import { ipamDel } from '../../shared/ipam/index.js';
-import { isErrno } from '../../shared/netlink/index.js';
+import { isErrno, Netlink } from '../../shared/netlink/index.js';
 import { isLayer3, loadConf } from './config.js';
-import { openContainerNetlink } from './netns.js';
 import { trace } from './trace.js';
 
 function deleteContainerLink(netnsPath: string, ifName: string): void {
   using ns = openContainerNetnsIfPresent(netnsPath);
   if (!ns) return;
-  using cont = openContainerNetlink(ns, netnsPath);
+  using cont = Netlink.open(ns);
   const link = cont.findLink(ifName);
   if (!link) return;
   try {

@@ -4,7 +4,7 @@ import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
-import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
+import { openContainerNetns } from '../../shared/container/netns.js';
 import { checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs } from '../../shared/iface/check.js';
 import { configureIface } from '../../shared/iface/configure.js';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../shared/ipam/index.js';
 import { type DummyOptions, Netlink } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/dummy.js';
-import { deleteLinkIfPresent } from '../macvlan/lib.js';
+import { deleteContainerLink, deleteLinkIfPresent } from '../macvlan/lib.js';
 
 export interface DummyConf {
   cniVersion: string;
@@ -62,10 +62,7 @@ async function add(args: CmdArgs): Promise<Result> {
 async function del(args: CmdArgs): Promise<void> {
   const conf = parseConfig<DummyConf>(args.stdinData, v);
   if (conf.ipam?.type) await ipamDel(conf.ipam.type, args);
-  using ns = openContainerNetnsIfPresent(args.netns);
-  if (!ns) return;
-  using nl = Netlink.open(ns);
-  deleteLinkIfPresent(nl, args.ifName);
+  deleteContainerLink(args.netns, args.ifName);
 }
 
 async function check(args: CmdArgs): Promise<void> {

@@ -5,7 +5,7 @@ import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
-import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
+import { openContainerNetns } from '../../shared/container/netns.js';
 import {
   checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
@@ -16,7 +16,7 @@ import {
 import { type IpvlanMode, type IpvlanOptions, Netlink, type NetnsHandle } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/ipvlan.js';
 import {
-  checkMtu, createAndRename, defaultRouteInterface, deleteLinkIfPresent, invalid, lookupMaster, setNotify,
+  checkMtu, createAndRename, defaultRouteInterface, deleteContainerLink, deleteLinkIfPresent, invalid, lookupMaster, setNotify,
 } from '../macvlan/lib.js';
 
 export interface IpvlanConf {
@@ -107,10 +107,7 @@ async function add(args: CmdArgs): Promise<Result> {
 async function del(args: CmdArgs): Promise<void> {
   const conf = parseConfig<IpvlanConf>(args.stdinData, v);
   if (hasIpam(conf)) await ipamDel(ipamType(conf), args);
-  using ns = openContainerNetnsIfPresent(args.netns);
-  if (!ns) return;
-  using nl = Netlink.open(ns);
-  deleteLinkIfPresent(nl, args.ifName);
+  deleteContainerLink(args.netns, args.ifName);
 }
 
 async function check(args: CmdArgs): Promise<void> {

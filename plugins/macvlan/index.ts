@@ -3,7 +3,7 @@ import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
-import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
+import { openContainerNetns } from '../../shared/container/netns.js';
 import {
   checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
@@ -12,12 +12,11 @@ import {
   assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { type Link, Netlink, type NetnsHandle } from '../../shared/netlink/index.js';
-import type { MacvlanMode } from '../../shared/netlink/link-types.js';
+import type { MacvlanMode, MacvlanOptions } from '../../shared/netlink/link-types.js';
 import * as v from '../../build/generated/validators/macvlan.js';
 import {
-  checkMtu, chooseMac, createAndRename, defaultRouteInterface, deleteLinkIfPresent, invalid, lookupMaster, setNotify,
+  checkMtu, chooseMac, createAndRename, defaultRouteInterface, deleteContainerLink, deleteLinkIfPresent, invalid, lookupMaster, setNotify,
 } from './lib.js';
-import { sendMacvlanRequest } from './netlink.js';
 
 export interface MacvlanConf {
   cniVersion: string;
@@ -60,6 +59,22 @@ function resolveMaster(conf: MacvlanConf, nl: Netlink): Link {
   return master;
 }
 
+/**
+ * The link to create, named `name`: an `mtu` or `bcqueuelen` of 0 means "inherit / kernel default", so
+ * it is left out. No txqueuelen either: the kernel default (1000), as the latest reference
+ * (containernetworking/plugins#1100); Debian's 1.1.1 created macvlans with 0.
+ */
+export function macvlanOptions(conf: MacvlanConf, name: string, masterIndex: number, mode: MacvlanMode, mac: string | undefined): MacvlanOptions {
+  return {
+    name,
+    masterIndex,
+    mode,
+    ...(conf.mtu ? { mtu: conf.mtu } : {}),
+    ...(mac ? { mac } : {}),
+    ...(conf.bcqueuelen ? { bcQueueLen: conf.bcqueuelen } : {}),
+  };
+}
+
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args);
   const mode = parseMode(conf.mode);
@@ -70,19 +85,11 @@ async function add(args: CmdArgs): Promise<Result> {
   using nl = Netlink.open(ns);
 
   const link = createAndRename(nl, args.ifName, 'macvlan', (tmp) =>
-    sendMacvlanRequest(
-      {
-        name: tmp,
-        masterIndex: master.index,
-        mode,
-        ...(conf.mtu ? { mtu: conf.mtu } : {}),
-        ...(mac ? { mac } : {}),
-        ...(conf.bcqueuelen ? { bcQueueLen: conf.bcqueuelen } : {}),
-        // Created from the master's netns straight into the container's (no move afterwards).
-        ...(conf.linkInContainer ? {} : { netnsFd: ns.fd }),
-      },
-      conf.linkInContainer ? ns : undefined,
-    ),
+    hostNl.createMacvlan({
+      ...macvlanOptions(conf, tmp, master.index, mode, mac),
+      // Created from the master's netns straight into the container's (no move afterwards).
+      ...(conf.linkInContainer ? {} : { netns: ns }),
+    }),
   );
   const rollback = new Rollback();
   rollback.add(() => deleteLinkIfPresent(nl, args.ifName));
@@ -112,10 +119,7 @@ async function del(args: CmdArgs): Promise<void> {
   // DEL reads the config without the ADD-time checks: the master may be gone already.
   const conf = loadConf(args);
   if (hasIpam(conf)) await ipamDel(ipamType(conf), args);
-  using ns = openContainerNetnsIfPresent(args.netns);
-  if (!ns) return;
-  using nl = Netlink.open(ns);
-  deleteLinkIfPresent(nl, args.ifName);
+  deleteContainerLink(args.netns, args.ifName);
 }
 
 async function check(args: CmdArgs): Promise<void> {

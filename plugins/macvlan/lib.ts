@@ -1,10 +1,11 @@
 // Pieces the "one link in the container" plugins share (macvlan, ipvlan, vlan, tap): finding the
 // master (named, or the default-route interface), checking MTU against it, choosing the MAC, and
-// creating under a temporary name then renaming to `<if>`.
+// creating under a temporary name then renaming to `<if>`, and deleting `<if>` again at DEL.
 import { parseCniArgs } from '../../shared/cni/args.js';
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { runtimeMac, type ConfWithRuntime } from '../../shared/cni/runtime-config.js';
-import { isErrno, type Link, type Netlink, parseMac, randomVethName, writeSysctl } from '../../shared/netlink/index.js';
+import { openContainerNetnsIfPresent } from '../../shared/container/netns.js';
+import { isErrno, type Link, Netlink, parseMac, randomVethName, writeSysctl } from '../../shared/netlink/index.js';
 
 export const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -109,4 +110,12 @@ export function setNotify(nl: Netlink, ifName: string, ipv6 = true): void {
       }
     }
   });
+}
+
+/** DEL's link part: deletes `<if>` when the container netns and the link are still there (DEL must succeed when they are gone). */
+export function deleteContainerLink(netnsPath: string, ifName: string): void {
+  using ns = openContainerNetnsIfPresent(netnsPath);
+  if (!ns) return;
+  using nl = Netlink.open(ns);
+  deleteLinkIfPresent(nl, ifName);
 }

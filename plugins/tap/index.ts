@@ -4,7 +4,7 @@ import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
-import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
+import { openContainerNetns } from '../../shared/container/netns.js';
 import { containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
 import { configureIface } from '../../shared/iface/configure.js';
 import {
@@ -12,7 +12,9 @@ import {
 } from '../../shared/ipam/index.js';
 import { Netlink } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/tap.js';
-import { chooseMac, createAndRename, deleteLinkIfPresent, invalid, setNotify } from '../macvlan/lib.js';
+import {
+  chooseMac, createAndRename, deleteContainerLink, deleteLinkIfPresent, invalid, setNotify,
+} from '../macvlan/lib.js';
 
 export interface TapConf {
   cniVersion: string;
@@ -88,10 +90,7 @@ async function add(args: CmdArgs): Promise<Result> {
 async function del(args: CmdArgs): Promise<void> {
   const conf = parseConfig<TapConf>(args.stdinData, v);
   if (hasIpam(conf)) await ipamDel(ipamType(conf), args);
-  using ns = openContainerNetnsIfPresent(args.netns);
-  if (!ns) return;
-  using nl = Netlink.open(ns);
-  deleteLinkIfPresent(nl, args.ifName);
+  deleteContainerLink(args.netns, args.ifName);
 }
 
 async function check(args: CmdArgs): Promise<void> {

@@ -4,7 +4,7 @@ import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
-import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
+import { openContainerNetns } from '../../shared/container/netns.js';
 import {
   checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
@@ -14,7 +14,9 @@ import {
 } from '../../shared/ipam/index.js';
 import { Netlink, type NetnsHandle, type VlanOptions } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/vlan.js';
-import { checkMtu, createAndRename, deleteLinkIfPresent, invalid, lookupMaster } from '../macvlan/lib.js';
+import {
+  checkMtu, createAndRename, deleteContainerLink, deleteLinkIfPresent, invalid, lookupMaster,
+} from '../macvlan/lib.js';
 
 export interface VlanConf {
   cniVersion: string;
@@ -80,10 +82,7 @@ async function del(args: CmdArgs): Promise<void> {
   // Unlike the reference, DEL does not need the master to exist any more (spec: DEL must succeed).
   const conf = parseConfig<VlanConf>(args.stdinData, v);
   if (conf.ipam?.type) await ipamDel(conf.ipam.type, args);
-  using ns = openContainerNetnsIfPresent(args.netns);
-  if (!ns) return;
-  using nl = Netlink.open(ns);
-  deleteLinkIfPresent(nl, args.ifName);
+  deleteContainerLink(args.netns, args.ifName);
 }
 
 async function check(args: CmdArgs): Promise<void> {

@@ -10,12 +10,8 @@ import { FAMILY_VERSIONS, effectiveVersion, resultFamily, type ResultFamily } fr
 
 // ---- Versioned JSON shapes (keys listed in the order the reference prints them) ----
 
-export interface DNSJSON {
-  nameservers?: string[];
-  domain?: string;
-  search?: string[];
-  options?: string[];
-}
+/** The same shape in every version (types.DNS). */
+export type DNSJSON = DNS;
 
 /** 0.1.0 / 0.2.0 route: only dst and gw exist. */
 export interface Route020JSON {
@@ -37,15 +33,7 @@ export interface Result020JSON {
 }
 
 /** 0.3.0+ route (types.Route: the same Go type for 0.3, 0.4 and 1.x). */
-export interface RouteJSON {
-  dst: string;
-  gw?: string;
-  mtu?: number;
-  advmss?: number;
-  priority?: number;
-  table?: number;
-  scope?: number;
-}
+export type RouteJSON = Route;
 
 export interface Interface040JSON {
   name: string;

@@ -138,8 +138,25 @@ export const netConfProperties = {
   capabilities: { type: 'object', additionalProperties: booleanSchema },
   ipam: ipamSchema,
   dns: dnsSchema,
-  runtimeConfig: runtimeConfigSchema,
-  args: argsSchema,
+  // Only the shape is checked here: Go decodes just the runtimeConfig keys and args a plugin reads,
+  // and runtimes send others in their own shapes (podman's `aliases` is a map, CONVENTIONS says a
+  // list). The accessors in runtime-config.ts check the keys a plugin actually reads (code 7).
+  runtimeConfig: { type: 'object' },
+  args: { type: 'object' },
   prevResult: { type: 'object' },
   'cni.dev/valid-attachments': attachmentsSchema,
 } as const;
+
+/**
+ * An IPAM plugin's whole stdin config: the NetConf fields, and an `ipam` object holding `type` and
+ * the plugin's own keys (`ipamProperties`).
+ */
+export function ipamPluginConfigSchema<P extends Record<string, unknown>>(ipamProperties: P) {
+  return {
+    type: 'object',
+    properties: {
+      ...netConfProperties,
+      ipam: { type: 'object', properties: { type: stringSchema, ...ipamProperties } },
+    },
+  } as const;
+}

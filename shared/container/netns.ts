@@ -1,7 +1,7 @@
 // The container's network namespace as plugins meet it: CNI_NETNS opened once, with the failure
 // turned into the spec error a runtime understands (libcni's code 8 for an unusable netns).
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { Netlink, NetnsError, openNetns, type NetnsHandle } from '../netlink/index.js';
+import { NetnsError, openNetns, type NetnsHandle } from '../netlink/index.js';
 
 /** Turns a netns failure into CNI code 8, naming the path; other errors pass through. */
 export function netnsErrorToCni(err: unknown, netnsPath: string): unknown {
@@ -32,9 +32,4 @@ export function openContainerNetnsIfPresent(netnsPath: string): NetnsHandle | un
     if (err instanceof NetnsError && err.isMissing) return undefined;
     throw netnsErrorToCni(err, netnsPath);
   }
-}
-
-/** A netlink handle bound to the container netns; the caller closes both. */
-export function containerNetlink(ns: NetnsHandle): Netlink {
-  return Netlink.open(ns);
 }

@@ -129,6 +129,8 @@ export const BRIDGE_VLAN_INFO_UNTAGGED = 1 << 2;
 export const RTEXT_FILTER_BRVLAN = 1 << 1;
 
 export const IFLA_MACVLAN_MODE = 1;
+/** Broadcast queue length of the macvlan's port (kernel 5.11+). */
+export const IFLA_MACVLAN_BC_QUEUE_LEN = 7;
 export const IFLA_IPVLAN_MODE = 1;
 export const IFLA_IPVLAN_FLAGS = 2;
 export const IFLA_VLAN_ID = 1;

@@ -14,7 +14,7 @@
  *   links:   getLink(name) (throws ENODEV), findLink(name) (undefined), getLinkByIndex(i), findLinkByIndex(i),
  *            listLinks(), createVeth({name, peerName, peerNetns?, mtu?, mac?, peerMac?, peerMtu?}),
  *            createBridge({name, mtu?, mac?, vlanFiltering?, vlanDefaultPvid?}),
- *            createMacvlan({name, masterIndex, mode, mtu?, mac?, netns?}), createIpvlan, createVlan, createDummy,
+ *            createMacvlan({name, masterIndex, mode, mtu?, mac?, bcQueueLen?, netns?}), createIpvlan, createVlan, createDummy,
  *            createTuntap({name, mode, ...}), deleteLink(l), setLinkUp(l), setLinkDown(l), setMtu(l, n),
  *            setMac(l, mac), setMaster(l, master|0), rename(l, name), moveToNetns(l, netns), setPromisc(l, on),
  *            setAlias(l, s), setTxQLen(l, n)

@@ -3,7 +3,7 @@
 import {
   AF_UNSPEC, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BR_VLAN_DEFAULT_PVID, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME,
   IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_IPVLAN_FLAGS, IFLA_IPVLAN_MODE, IFLA_LINK, IFLA_LINKINFO,
-  IFLA_MACVLAN_MODE, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL, NLM_F_CREATE,
+  IFLA_MACVLAN_BC_QUEUE_LEN, IFLA_MACVLAN_MODE, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL, NLM_F_CREATE,
   NLM_F_EXCL, RTM_NEWLINK,
 } from './constants.js';
 import { parseMac } from './ipaddr.js';
@@ -90,7 +90,14 @@ export function buildBridge(o: BridgeOptions): MessageBuilder {
 export function buildMacvlan(o: MacvlanOptions, netnsFd?: number): MessageBuilder {
   const mode = MACVLAN_MODES[o.mode];
   if (mode === undefined) throw new TypeError(`unknown macvlan mode "${o.mode}"`);
-  return newLinkMessage('macvlan', o, { linkIndex: o.masterIndex, netnsFd, data: (b) => b.u32(IFLA_MACVLAN_MODE, mode) });
+  return newLinkMessage('macvlan', o, {
+    linkIndex: o.masterIndex,
+    netnsFd,
+    data: (b) => {
+      b.u32(IFLA_MACVLAN_MODE, mode);
+      if (o.bcQueueLen !== undefined) b.u32(IFLA_MACVLAN_BC_QUEUE_LEN, o.bcQueueLen);
+    },
+  });
 }
 
 export function buildIpvlan(o: IpvlanOptions, netnsFd?: number): MessageBuilder {

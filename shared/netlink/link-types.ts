@@ -97,6 +97,11 @@ export interface BridgeOptions extends CommonLinkOptions {
 export interface MacvlanOptions extends CommonLinkOptions {
   masterIndex: number;
   mode: MacvlanMode;
+  /**
+   * IFLA_MACVLAN_BC_QUEUE_LEN (kernel 5.11+): sent only when given. Sending 0 is not the same as
+   * leaving it out (the kernel then keeps its default of 1000), so callers omit it for "default".
+   */
+  bcQueueLen?: number;
   /** Creates the macvlan directly in this namespace (the master stays in the socket's). */
   netns?: NetnsRef;
 }

@@ -1,13 +1,14 @@
 // Network namespace entry by path. setns(2) moves only the calling thread, so everything done
 // inside withNetns must be synchronous on the main thread; the original netns is always restored.
 import fs from 'node:fs';
-import { errno, errnoName, libc } from '../sys/libc.js';
+import { errno, errnoName, ioctl, libc, SysError } from '../sys/libc.js';
 import { CLONE_NEWNET, NSFS_MAGIC, PROC_SUPER_MAGIC } from './constants.js';
 
 /**
  * Why a namespace path could not be used:
  * - `missing`: the path does not exist (ENOENT); DEL may treat this as already cleaned up.
- * - `not-netns`: the path exists but is not a network namespace (wrong fs magic, or setns refused it).
+ * - `not-netns`: the path exists but is not a network namespace (not a namespace file, another kind of
+ *   namespace, or setns refused it).
  * - `open-failed` / `setns-failed`: other OS errors (EACCES, EPERM ...).
  * - `restore-failed`: returning to the original namespace failed; the process state is unsafe.
  * Plugins map every kind but `missing` to CNI error code 8 (InvalidNetNS).
@@ -65,7 +66,23 @@ function fsMagic(fd: number): number {
   return Number(st.readBigInt64LE(0));
 }
 
-/** Opens `path` and checks it is a namespace file (nsfs, or procfs on old kernels). */
+// NS_GET_NSTYPE = _IO(0xb7, 0x3) (linux/nsfs.h, kernel 4.11+): the CLONE_NEW* type of a namespace fd.
+const NS_GET_NSTYPE = 0xb703;
+
+/** The CLONE_NEW* type of namespace fd `fd`; undefined when the kernel cannot tell (before 4.11: ENOTTY), setns checks then. */
+function namespaceType(fd: number): number | undefined {
+  try {
+    return ioctl(fd, NS_GET_NSTYPE, 0n, 'ioctl(NS_GET_NSTYPE)');
+  } catch (err) {
+    if (err instanceof SysError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Opens `path` and checks it is a network namespace file: nsfs (or procfs on old kernels), and of
+ * type CLONE_NEWNET, so a mount or pid namespace fails here with `not-netns` instead of at setns.
+ */
 export function openNetns(path: string): NetnsHandle {
   let fd: number;
   try {
@@ -80,6 +97,11 @@ export function openNetns(path: string): NetnsHandle {
     fs.closeSync(fd);
     const why = magic < 0 ? `statfs failed: ${errnoName(-magic)}` : `unknown FS magic 0x${magic.toString(16)}`;
     throw new NetnsError('not-netns', path, `"${path}" is not a network namespace (${why})`);
+  }
+  const type = namespaceType(fd);
+  if (type !== undefined && type !== CLONE_NEWNET) {
+    fs.closeSync(fd);
+    throw new NetnsError('not-netns', path, `"${path}" is not a network namespace (namespace type 0x${type.toString(16)})`);
   }
   return new NetnsHandle(fd, path);
 }

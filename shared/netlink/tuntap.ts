@@ -1,7 +1,7 @@
 // tun/tap devices: created through /dev/net/tun ioctls (rtnetlink cannot create them), made
 // persistent so they outlive our file descriptor. Acts in the calling thread's netns.
 import fs from 'node:fs';
-import { errno, libc, SysError } from '../sys/libc.js';
+import { ioctl } from '../sys/libc.js';
 import { checkIfName } from './link-build.js';
 
 export interface TuntapOptions {
@@ -43,10 +43,6 @@ export function tunIfreq(o: TuntapOptions): Buffer {
   req.write(o.name, 0);
   req.writeUInt16LE(flags, 16);
   return req;
-}
-
-function ioctl(fd: number, request: number, arg: Buffer | bigint, op: string): void {
-  if (libc().ioctl(fd, BigInt(request), arg) < 0) throw new SysError(op, errno());
 }
 
 export function createTuntap(o: TuntapOptions): void {

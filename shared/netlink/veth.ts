@@ -1,6 +1,8 @@
 // The veth setup the bridge and ptp plugins share (reference pkg/ip SetupVeth): the pair is created
 // from the container netns with the host end placed directly in the host netns under a random
-// "veth" + 8 hex name, then the host end is brought up with accept_ra=0.
+// "veth" + 8 hex name, then the host end is brought up with accept_ra=0. No txqueuelen is sent, so
+// both ends get the kernel default (1000), as the latest reference does (containernetworking/plugins
+// #1100); Debian's 1.1.1 sent 0.
 import { randomBytes } from '../sys/random.js';
 import { isErrno } from './errors.js';
 import type { Netlink } from './handle.js';

@@ -116,6 +116,11 @@ export class SysError extends Error {
   }
 }
 
+/** ioctl(2) with one argument (a struct as a Buffer, or an integer as a bigint); a failure throws a SysError naming `op`. */
+export function ioctl(fd: number, request: number, arg: Buffer | bigint, op: string): number {
+  return check(op, libc().ioctl(fd, BigInt(request), arg));
+}
+
 /** Throws a SysError when a libc call returned -1. */
 export function check(op: string, ret: number | bigint, detail?: string): number {
   const n = Number(ret);

@@ -36,3 +36,18 @@ export function execInNetns(ns: string, cmd: string, args: string[]): { status: 
   const res = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8' });
   return { status: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
 }
+
+/** Runs `cmd args` inside a netns (no shell: they go to execve as they are); its stdout, or an error. */
+export function sh(ns: string, cmd: string, args: string[]): string {
+  const r = execInNetns(ns, cmd, args);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${ns} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Pings `target` from a netns; give IPv6 a few tries (an address may still be doing DAD). */
+export function ping(ns: string, target: string, tries = 1): boolean {
+  for (let i = 0; i < tries; i++) {
+    if (execInNetns(ns, 'ping', ['-c', '1', '-W', '1', target]).status === 0) return true;
+  }
+  return false;
+}

@@ -43,20 +43,20 @@ function envFor(env: CniEnv): NodeJS.ProcessEnv {
   return clean;
 }
 
-/** Runs `binary` (a path, or a plugin name in dist/bin) synchronously. */
-export function runPlugin(binary: string, env: CniEnv, config: unknown): PluginRun {
-  const file = binary.includes('/') ? binary : path.join(DIST_BIN, binary);
-  const input = typeof config === 'string' ? config : JSON.stringify(config);
-  const res = spawnSync(file, [], { env: envFor(env), input, encoding: 'utf8' });
+const fileOf = (binary: string): string => (binary.includes('/') ? binary : path.join(DIST_BIN, binary));
+const inputOf = (config: unknown): string => (typeof config === 'string' ? config : JSON.stringify(config));
+
+/** Runs `argv` with exactly `env` (nothing inherited) and `input` on stdin, synchronously. */
+export function spawnPlugin(argv: string[], env: NodeJS.ProcessEnv, input: string, timeoutMs?: number): PluginRun {
+  const [file = '', ...args] = argv;
+  const res = spawnSync(file, args, { env, input, encoding: 'utf8', ...(timeoutMs ? { timeout: timeoutMs } : {}) });
   return toRun(res.status, res.stdout, res.stderr);
 }
 
-/** Same as runPlugin, without blocking: for many invocations in parallel. */
-export function runPluginAsync(binary: string, env: CniEnv, config: unknown): Promise<PluginRun> {
-  const file = binary.includes('/') ? binary : path.join(DIST_BIN, binary);
-  const input = typeof config === 'string' ? config : JSON.stringify(config);
+/** Same as spawnPlugin, without blocking: for many invocations in parallel. */
+export function spawnPluginAsync(file: string, env: NodeJS.ProcessEnv, input: string): Promise<PluginRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env: envFor(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -65,4 +65,22 @@ export function runPluginAsync(binary: string, env: CniEnv, config: unknown): Pr
     child.on('close', (code) => resolve(toRun(code, stdout, stderr)));
     child.stdin.end(input);
   });
+}
+
+/** Runs `binary` (a path, or a plugin name in dist/bin) synchronously. */
+export function runPlugin(binary: string, env: CniEnv, config: unknown): PluginRun {
+  return spawnPlugin([fileOf(binary)], envFor(env), inputOf(config));
+}
+
+/** Same as runPlugin, without blocking: for many invocations in parallel. */
+export function runPluginAsync(binary: string, env: CniEnv, config: unknown): Promise<PluginRun> {
+  return spawnPluginAsync(fileOf(binary), envFor(env), inputOf(config));
+}
+
+/**
+ * Runs `binary` inside netns `ns` (`ip netns exec`), the way a runtime on that node would: the
+ * plugin's bridges, sysctls, routes and firewall rules land in `ns`, CNI_NETNS names the container.
+ */
+export function runPluginInNetns(ns: string, binary: string, env: CniEnv, config: unknown): PluginRun {
+  return spawnPlugin(['ip', 'netns', 'exec', ns, fileOf(binary)], envFor(env), inputOf(config));
 }

@@ -1,10 +1,9 @@
 // bridge ADD/CHECK/DEL/DEL in L3 and L2 mode, IPv4, IPv6 and dual-stack, every spec version,
 // connectivity between two containers and to the gateway.
 import { afterEach, describe, expect, it } from 'vitest';
-import { netnsPath } from '../../helpers/netns.js';
-import {
-  addrs, bridgeConf, bridgePorts, cleanupRigs, l2Conf, leases, link, makeRig, ping, routes, run, sysctl, vethsOf,
-} from './helpers.js';
+import { netnsPath, ping } from '../../helpers/netns.js';
+import { addrs, link, routes, sysctl, vethsOf } from '../../helpers/ip.js';
+import { bridgeConf, bridgePorts, cleanupRigs, l2Conf, leases, makeRig, run } from './helpers.js';
 
 afterEach(() => cleanupRigs());
 

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../helpers/plugin.js';
-import { cleanupRigs, leases, link, makeRig, run, vethsOf } from './helpers.js';
+import { link, vethsOf } from '../../helpers/ip.js';
+import { cleanupRigs, leases, makeRig, run } from './helpers.js';
 
 afterEach(() => cleanupRigs());
 

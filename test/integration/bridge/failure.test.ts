@@ -1,7 +1,9 @@
 // A failed ADD leaves nothing of the attachment behind: no veth on either side, no IPAM
 // allocation, no masquerade or spoof-check rule.
 import { afterEach, describe, expect, it } from 'vitest';
-import { bridgeConf, cleanupRigs, inNs, leases, link, makeRig, natRules, nftRuleset, run, vethsOf } from './helpers.js';
+import { execInNetns } from '../../helpers/netns.js';
+import { link, vethsOf } from '../../helpers/ip.js';
+import { bridgeConf, cleanupRigs, leases, makeRig, natRules, nftRuleset, run } from './helpers.js';
 
 afterEach(() => cleanupRigs());
 
@@ -34,7 +36,7 @@ describe('bridge ADD failures', () => {
   it('interface name already taken in the container: nothing is created', () => {
     const rig = makeRig();
     const [c] = rig.containers as [string];
-    expect(inNs(c, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0']).status).toBe(0);
+    expect(execInNetns(c, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0']).status).toBe(0);
     const conf = bridgeConf(rig, { ipMasq: true, macspoofchk: true });
     const add = run(rig, 'ADD', conf);
     expect(add.status).toBe(1);
@@ -51,8 +53,8 @@ describe('bridge ADD failures', () => {
   it('failure after IPAM, masquerade and spoof-check were set up: all of it is undone', () => {
     const rig = makeRig();
     const [c] = rig.containers as [string];
-    expect(inNs(rig.node, 'ip', ['link', 'add', 'tbr0', 'type', 'bridge']).status).toBe(0);
-    expect(inNs(rig.node, 'ip', ['addr', 'add', '10.77.6.1/24', 'dev', 'tbr0']).status).toBe(0);
+    expect(execInNetns(rig.node, 'ip', ['link', 'add', 'tbr0', 'type', 'bridge']).status).toBe(0);
+    expect(execInNetns(rig.node, 'ip', ['addr', 'add', '10.77.6.1/24', 'dev', 'tbr0']).status).toBe(0);
     for (const backend of ['iptables', 'nftables']) {
       const conf = bridgeConf(rig, { isGateway: true, ipMasq: true, ipMasqBackend: backend, macspoofchk: true }, [[{ subnet: '10.77.7.0/24' }]]);
       const add = run(rig, 'ADD', conf);

@@ -1,13 +1,12 @@
 // Bridge test rig: a throwaway "node" netns where the plugin runs (bridges, sysctls, firewall rules
 // land there), container netns beside it, a temp host-local dataDir. The plugin is the built binary
-// run as a runtime would, via `nsenter --net=<node>`; the kernel is read back with ip/bridge/nft/
-// iptables-save inside the same namespaces.
-import { execFileSync, spawnSync } from 'node:child_process';
+// run as a runtime would, inside the node netns; the kernel is read back with ip/bridge/nft/
+// iptables-save inside the same namespaces (test/helpers/ip.ts for links, addresses, routes, sysctls).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createNetns, ipJson, netnsPath, removeAllNetns } from '../../helpers/netns.js';
-import { DIST_BIN, REF_BIN, type PluginRun } from '../../helpers/plugin.js';
+import { createNetns, execInNetns, netnsPath, removeAllNetns } from '../../helpers/netns.js';
+import { DIST_BIN, REF_BIN, runPluginInNetns, type CniEnv, type PluginRun } from '../../helpers/plugin.js';
 
 export const OURS = path.join(DIST_BIN, 'bridge');
 export const REF = path.join(REF_BIN, 'bridge');
@@ -53,8 +52,7 @@ export interface Call {
 export function run(rig: Rig, command: string, conf: unknown, call: Call = {}): PluginRun {
   const bin = call.bin ?? OURS;
   const container = call.container ?? rig.containers[0] ?? '';
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
+  const env: CniEnv = {
     CNI_COMMAND: command,
     CNI_CONTAINERID: call.cid ?? 'ctr1',
     CNI_NETNS: call.netnsPath ?? (container === '' ? '' : netnsPath(container)),
@@ -63,15 +61,7 @@ export function run(rig: Rig, command: string, conf: unknown, call: Call = {}): 
     ...(call.cniArgs !== undefined ? { CNI_ARGS: call.cniArgs } : {}),
     ...call.env,
   };
-  const input = typeof conf === 'string' ? conf : JSON.stringify(conf);
-  const res = spawnSync('nsenter', [`--net=${netnsPath(rig.node)}`, bin], { env, input, encoding: 'utf8' });
-  let json: unknown;
-  try {
-    json = res.stdout.trim() ? JSON.parse(res.stdout) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status ?? -1, stdout: res.stdout, stderr: res.stderr, json };
+  return runPluginInNetns(rig.node, bin, env, conf);
 }
 
 /** A bridge + host-local config; `ranges` are host-local range sets. */
@@ -90,62 +80,23 @@ export function l2Conf(extra: Record<string, unknown> = {}): Record<string, unkn
   return { cniVersion: '1.1.0', name: 'brnet', type: 'bridge', bridge: 'tbr0', ...extra };
 }
 
-// ---- kernel state, read with the independent tools --------------------------------------------
-
-export interface IpLink {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  mtu: number;
-  operstate: string;
-  address: string;
-  master?: string;
-  link_index?: number;
-  promiscuity?: number;
-  linkinfo?: { info_kind?: string; info_slave_kind?: string; info_data?: Record<string, unknown>; info_slave_data?: Record<string, unknown> };
-}
-export interface IpAddrInfo { family: string; local: string; prefixlen: number; scope: string; tentative?: boolean }
-export interface IpAddr { ifname: string; addr_info: IpAddrInfo[] }
-export interface IpRoute { dst: string; gateway?: string; dev: string; protocol?: string; scope?: string }
-
-export const links = (ns: string): IpLink[] => ipJson<IpLink[]>(['-d', 'link', 'show'], ns);
-export const link = (ns: string, name: string): IpLink | undefined => links(ns).find((l) => l.ifname === name);
-export const vethsOf = (ns: string): IpLink[] => links(ns).filter((l) => l.linkinfo?.info_kind === 'veth');
-
-/** "ip/len" of global (non-link-local) addresses on `dev`. */
-export function addrs(ns: string, dev: string): string[] {
-  const entry = ipJson<IpAddr[]>(['addr', 'show', 'dev', dev], ns)[0];
-  return (entry?.addr_info ?? []).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
-}
-
-export function routes(ns: string, family: 4 | 6 = 4): IpRoute[] {
-  return ipJson<IpRoute[]>([`-${family}`, 'route', 'show'], ns);
-}
-
-export function sysctl(ns: string, key: string): string {
-  return execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key], { encoding: 'utf8' }).trim();
-}
-
-export function inNs(ns: string, cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync('nsenter', [`--net=${netnsPath(ns)}`, cmd, ...args], { encoding: 'utf8' });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+// ---- kernel state the generic helpers (test/helpers/ip.ts) do not cover ------------------------
 
 /** `bridge -j -d link show` entries (ports with hairpin/isolated flags). */
 export function bridgePorts(ns: string): Array<{ ifname: string; master?: string; hairpin?: boolean; isolated?: boolean; state?: string }> {
-  const out = inNs(ns, 'bridge', ['-j', '-d', 'link', 'show']).stdout.trim();
+  const out = execInNetns(ns, 'bridge', ['-j', '-d', 'link', 'show']).stdout.trim();
   return out ? JSON.parse(out) : [];
 }
 
 /** The nat table of one family as iptables-save prints it, comments and counters stripped. */
 export function natRules(ns: string, family: 4 | 6 = 4): string[] {
-  const out = inNs(ns, family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'nat']).stdout;
+  const out = execInNetns(ns, family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'nat']).stdout;
   return out.split('\n').filter((l) => l.startsWith('-A ') || (l.startsWith(':') && !/^:(PREROUTING|INPUT|OUTPUT|POSTROUTING) /.test(l)));
 }
 
 export interface NftObject { [kind: string]: Record<string, unknown> }
 export function nftRuleset(ns: string): NftObject[] {
-  const out = inNs(ns, 'nft', ['-j', 'list', 'ruleset']).stdout.trim();
+  const out = execInNetns(ns, 'nft', ['-j', 'list', 'ruleset']).stdout.trim();
   return out ? (JSON.parse(out) as { nftables: NftObject[] }).nftables : [];
 }
 
@@ -156,18 +107,10 @@ export function leases(rig: Rig, name = 'brnet'): string[] {
   return fs.readdirSync(dir).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip'));
 }
 
-/** ping from a netns; retried (an IPv6 gateway address on the bridge is tentative for ~1-2 s). */
-export function ping(ns: string, ip: string, attempts = 1): boolean {
-  for (let i = 0; i < attempts; i++) {
-    if (inNs(ns, 'ping', ['-c', '1', '-W', '1', ip]).status === 0) return true;
-  }
-  return false;
-}
-
 /** Does this kernel support VLAN filtering on bridges? (Creates and deletes a bridge in `ns`.) */
 export function kernelHasBridgeVlanFiltering(ns: string): boolean {
-  const r = inNs(ns, 'ip', ['link', 'add', 'tscni-vlanprobe', 'type', 'bridge', 'vlan_filtering', '1']);
+  const r = execInNetns(ns, 'ip', ['link', 'add', 'tscni-vlanprobe', 'type', 'bridge', 'vlan_filtering', '1']);
   if (r.status !== 0) return false;
-  inNs(ns, 'ip', ['link', 'del', 'tscni-vlanprobe']);
+  execInNetns(ns, 'ip', ['link', 'del', 'tscni-vlanprobe']);
   return true;
 }

@@ -1,9 +1,9 @@
 // Every bridge config key, each checked in the kernel with ip / bridge / nft / sysctl.
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  addrs, bridgeConf, bridgePorts, cleanupRigs, inNs, l2Conf, leases, link, makeRig, nftRuleset, run, sysctl, vethsOf,
-} from './helpers.js';
+import { execInNetns } from '../../helpers/netns.js';
+import { addrs, link, sysctl, vethsOf } from '../../helpers/ip.js';
+import { bridgeConf, bridgePorts, cleanupRigs, l2Conf, leases, makeRig, nftRuleset, run } from './helpers.js';
 
 afterEach(() => cleanupRigs());
 
@@ -24,7 +24,7 @@ describe('bridge keys', () => {
     expect(b.status).toBe(0);
     expect(link(rig.node, 'cni0')!.ifindex).toBe(cni0.ifindex);
 
-    expect(inNs(rig.node, 'ip', ['link', 'add', 'notabr', 'type', 'veth', 'peer', 'name', 'notabr-p']).status).toBe(0);
+    expect(execInNetns(rig.node, 'ip', ['link', 'add', 'notabr', 'type', 'veth', 'peer', 'name', 'notabr-p']).status).toBe(0);
     const bad = run(rig, 'ADD', { ...conf, bridge: 'notabr' }, { cid: 'ctr3', ifName: 'eth1' });
     expect(bad.status).toBe(1);
     expect((bad.json as Json).msg).toBe('failed to create bridge "notabr": "notabr" already exists but is not a bridge');
@@ -107,8 +107,8 @@ describe('bridge keys', () => {
 
   it('forceAddress: a different bridge address is an error, or is replaced', () => {
     const rig = makeRig(2);
-    expect(inNs(rig.node, 'ip', ['link', 'add', 'tbr0', 'type', 'bridge']).status).toBe(0);
-    expect(inNs(rig.node, 'ip', ['addr', 'add', '10.77.9.1/24', 'dev', 'tbr0']).status).toBe(0);
+    expect(execInNetns(rig.node, 'ip', ['link', 'add', 'tbr0', 'type', 'bridge']).status).toBe(0);
+    expect(execInNetns(rig.node, 'ip', ['addr', 'add', '10.77.9.1/24', 'dev', 'tbr0']).status).toBe(0);
     const conf = bridgeConf(rig, { isGateway: true });
     const refused = run(rig, 'ADD', conf);
     expect(refused.status).toBe(1);
@@ -126,8 +126,8 @@ describe('bridge keys', () => {
 
   it('IPv6 gateways: a non-overlapping one is added beside, an overlapping one refused', () => {
     const rig = makeRig(2);
-    expect(inNs(rig.node, 'ip', ['link', 'add', 'tbr0', 'type', 'bridge']).status).toBe(0);
-    expect(inNs(rig.node, 'ip', ['addr', 'add', '2001:db8:77:1::1/64', 'dev', 'tbr0', 'nodad']).status).toBe(0);
+    expect(execInNetns(rig.node, 'ip', ['link', 'add', 'tbr0', 'type', 'bridge']).status).toBe(0);
+    expect(execInNetns(rig.node, 'ip', ['addr', 'add', '2001:db8:77:1::1/64', 'dev', 'tbr0', 'nodad']).status).toBe(0);
     const ok = run(rig, 'ADD', bridgeConf(rig, { isGateway: true }, [[{ subnet: '2001:db8:77:2::/64' }]]));
     expect(ok.status).toBe(0);
     expect(addrs(rig.node, 'tbr0').sort()).toEqual(['2001:db8:77:1::1/64', '2001:db8:77:2::1/64']);

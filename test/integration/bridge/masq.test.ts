@@ -1,7 +1,8 @@
 // ipMasq with both backends (the reference's chain names, comments and rule shapes), DEL when the
 // container link is already gone, GC of attachments no longer valid, STATUS.
 import { afterEach, describe, expect, it } from 'vitest';
-import { bridgeConf, cleanupRigs, inNs, leases, makeRig, natRules, nftRuleset, run } from './helpers.js';
+import { execInNetns } from '../../helpers/netns.js';
+import { bridgeConf, cleanupRigs, leases, makeRig, natRules, nftRuleset, run } from './helpers.js';
 
 afterEach(() => cleanupRigs());
 
@@ -69,8 +70,8 @@ describe('bridge ipMasq', () => {
     const nft = bridgeConf(rig, { ipMasq: true, ipMasqBackend: 'nftables' });
     expect(run(rig, 'ADD', ipt, { cid: 'a', container: c1 }).status).toBe(0);
     expect(run(rig, 'ADD', nft, { cid: 'b', container: c2 }).status).toBe(0);
-    expect(inNs(c1, 'ip', ['link', 'del', 'eth0']).status).toBe(0);
-    expect(inNs(c2, 'ip', ['link', 'del', 'eth0']).status).toBe(0);
+    expect(execInNetns(c1, 'ip', ['link', 'del', 'eth0']).status).toBe(0);
+    expect(execInNetns(c2, 'ip', ['link', 'del', 'eth0']).status).toBe(0);
     // The configured backend does not matter for DEL: both are cleaned.
     expect(run(rig, 'DEL', nft, { cid: 'a', container: c1 }).status).toBe(0);
     expect(run(rig, 'DEL', ipt, { cid: 'b', container: c2, netnsPath: '/run/netns/tscni-br-gone' }).status).toBe(0);

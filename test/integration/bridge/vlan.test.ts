@@ -3,10 +3,9 @@
 // reason, and what can still be verified is: the ADD fails cleanly, leaving nothing behind.
 // Validation and the netlink messages are unit-tested (test/unit/bridge).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createNetns, removeNetns } from '../../helpers/netns.js';
-import {
-  addrs, bridgeConf, cleanupRigs, inNs, kernelHasBridgeVlanFiltering, l2Conf, leases, link, links, makeRig, run, vethsOf,
-} from './helpers.js';
+import { createNetns, execInNetns, removeNetns } from '../../helpers/netns.js';
+import { addrs, link, links, vethsOf } from '../../helpers/ip.js';
+import { bridgeConf, cleanupRigs, kernelHasBridgeVlanFiltering, l2Conf, leases, makeRig, run } from './helpers.js';
 
 afterEach(() => cleanupRigs());
 
@@ -25,7 +24,7 @@ beforeAll(() => {
 
 interface BridgeVlan { ifname: string; vlans: Array<{ vlan: number; flags?: string[] }> }
 const portVlans = (ns: string, port: string): BridgeVlan['vlans'] => {
-  const out = inNs(ns, 'bridge', ['-j', 'vlan', 'show']).stdout.trim();
+  const out = execInNetns(ns, 'bridge', ['-j', 'vlan', 'show']).stdout.trim();
   return ((out ? JSON.parse(out) : []) as BridgeVlan[]).find((e) => e.ifname === port)?.vlans ?? [];
 };
 

@@ -143,11 +143,17 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startDaemon(dir: string, args: string[] = []): Promise<Daemon> {
+/**
+ * Starts `dhcp daemon` on a private socket and state dir; inside `netns` when given (through
+ * `ip netns exec`, which execs the daemon: the child's PID is the daemon's).
+ */
+export async function startDaemon(dir: string, args: string[] = [], netns?: string): Promise<Daemon> {
   const socket = path.join(dir, 'dhcp.sock');
   const stateDir = path.join(dir, 'state');
   let err = '';
-  const proc = spawn(path.join(DIST_BIN, 'dhcp'), ['daemon', '-socketpath', socket, '-statedir', stateDir, ...args], {
+  const argv = ['daemon', '-socketpath', socket, '-statedir', stateDir, ...args];
+  const bin = path.join(DIST_BIN, 'dhcp');
+  const proc = spawn(netns ? 'ip' : bin, netns ? ['netns', 'exec', netns, bin, ...argv] : argv, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   procs.add(proc);
@@ -176,6 +182,56 @@ export function cni(command: string, containerID: string, ns: string, config: un
     CNI_COMMAND: command, CNI_CONTAINERID: containerID, CNI_NETNS: ns ? `/run/netns/${ns}` : '', CNI_IFNAME: 'eth0',
     CNI_PATH: DIST_BIN, ...extraEnv,
   }, config);
+}
+
+/** A test "node": a netns where the main plugins and the daemon run, as on a Kubernetes node. */
+export function createNode(): string {
+  const ns = createNetns('tscni-dh-node');
+  ip('-n', ns, 'link', 'set', 'lo', 'up');
+  return ns;
+}
+
+/**
+ * A veth from the server's bridge into `node`, named `name` there, UP. With `bridge`, it is
+ * enslaved to that bridge of the node (created, UP, if missing): the node's L2 segment then
+ * reaches dnsmasq, as a physical uplink on a node bridge does.
+ */
+export function uplink(srv: DhcpServer, node: string, name: string, bridge?: string): void {
+  const port = `up${randomBytes(3).toString('hex')}`;
+  ip('-n', srv.ns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', name, 'netns', node);
+  ip('-n', srv.ns, 'link', 'set', port, 'master', 'br0', 'up');
+  if (bridge) {
+    ip('-n', node, 'link', 'add', bridge, 'type', 'bridge');
+    ip('-n', node, 'link', 'set', name, 'master', bridge);
+    ip('-n', node, 'link', 'set', bridge, 'up');
+  }
+  ip('-n', node, 'link', 'set', name, 'up');
+}
+
+/** Runs a main plugin of dist/bin inside `node`, as a runtime on that node would (config on stdin). */
+export function runInNode(node: string, plugin: string, env: Record<string, string>, config: unknown): Promise<PluginRun> {
+  const input = typeof config === 'string' ? config : JSON.stringify(config);
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', node, path.join(DIST_BIN, plugin)], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (x: string) => (stdout += x));
+    child.stderr.setEncoding('utf8').on('data', (x: string) => (stderr += x));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let json: unknown;
+      try {
+        json = stdout.trim() ? JSON.parse(stdout) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ status: code ?? -1, stdout, stderr, json });
+    });
+    child.stdin.end(input);
+  });
 }
 
 export async function cleanup(): Promise<void> {

@@ -1,9 +1,9 @@
 // dummy end to end; skipped, naming the feature, on kernels without dummy links.
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createNetns, ipJson, removeAllNetns } from '../../helpers/netns.js';
-import { cniEnv, removeDir, runIn, sh, tempDir } from '../ptp/harness.js';
-import { kernelSupports, MISSING } from '../ptp/kernel.js';
+import { createNetns, ipJson, removeAllNetns, sh } from '../../helpers/netns.js';
+import { cniEnv, removeDir, runIn, tempDir } from '../../helpers/node-rig.js';
+import { kernelSupports, MISSING } from '../../helpers/kernel.js';
 
 const supported = kernelSupports('dummy');
 let host: string;

@@ -3,8 +3,8 @@
 // unit-tested against a fake sysfs in test/unit/host-device).
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createNetns, ipJson, removeAllNetns } from '../../helpers/netns.js';
-import { cniEnv, removeDir, runIn, sh, tempDir, VERSIONS } from '../ptp/harness.js';
+import { createNetns, ipJson, removeAllNetns, sh } from '../../helpers/netns.js';
+import { cniEnv, removeDir, runIn, tempDir, VERSIONS } from '../../helpers/node-rig.js';
 
 interface IpLink { ifname: string; address: string; operstate: string; ifalias?: string; flags: string[] }
 

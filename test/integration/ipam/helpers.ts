@@ -1,15 +1,13 @@
 // Runs IPAM plugin binaries the way a runtime does (env + stdin, result or error on stdout).
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DIST_BIN, REF_BIN, spawnPlugin, spawnPluginAsync, type PluginRun } from '../../helpers/plugin.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Our built binaries; TSCNI_BIN_DIR points elsewhere for a development build. */
-export const BIN_DIR = process.env['TSCNI_BIN_DIR'] ?? path.join(repo, 'dist/bin');
-export const GO_DIR = '/usr/lib/cni';
-export const ALL_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+export const BIN_DIR = process.env['TSCNI_BIN_DIR'] ?? DIST_BIN;
+export const GO_DIR = REF_BIN;
+export { VERSIONS as ALL_VERSIONS } from '../../helpers/node-rig.js';
 
 export function ourBin(name: string): string {
   const bin = path.join(BIN_DIR, name);
@@ -49,33 +47,17 @@ function envFor(inv: Invocation): NodeJS.ProcessEnv {
   return env;
 }
 
-function outcome(code: number | null, stdout: string, stderr: string): Outcome {
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = stdout.trim() === '' ? undefined : (JSON.parse(stdout) as Record<string, unknown>);
-  } catch {
-    json = undefined;
-  }
-  return { code: code ?? -1, stdout, stderr, json };
+function outcome(r: PluginRun): Outcome {
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: r.json as Record<string, unknown> | undefined };
 }
 
 export function run(bin: string, conf: unknown, inv: Invocation): Outcome {
-  const r = spawnSync(bin, [], { input: JSON.stringify(conf), env: envFor(inv), encoding: 'utf8', timeout: 30_000 });
-  return outcome(r.status, r.stdout, r.stderr);
+  return outcome(spawnPlugin([bin], envFor(inv), JSON.stringify(conf), 30_000));
 }
 
 /** Same as run, without blocking: for many invocations in parallel. */
-export function runAsync(bin: string, conf: unknown, inv: Invocation): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, [], { env: envFor(inv), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve(outcome(code, stdout, stderr)));
-    child.stdin.end(JSON.stringify(conf));
-  });
+export async function runAsync(bin: string, conf: unknown, inv: Invocation): Promise<Outcome> {
+  return outcome(await spawnPluginAsync(bin, envFor(inv), JSON.stringify(conf)));
 }
 
 export function tempDataDir(): string {

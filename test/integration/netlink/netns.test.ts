@@ -72,11 +72,25 @@ describe('withNetns', () => {
     expect((notNs as NetnsError).kind).toBe('not-netns');
     expect((notNs as NetnsError).message).toMatch(/not a network namespace/);
 
-    // An nsfs file of another namespace type passes the fs check but setns(CLONE_NEWNET) refuses it.
+    // An nsfs file of another namespace type passes the fs check; its type (NS_GET_NSTYPE) does not.
     const home = currentNetns();
     const wrongType = caught(() => withNetns('/proc/self/ns/mnt', () => 1));
     expect((wrongType as NetnsError).kind).toBe('not-netns');
     expect(currentNetns()).toBe(home);
+  });
+
+  it('openNetns checks the namespace type up front: only CLONE_NEWNET files open', () => {
+    const types: Array<[string, string]> = [['mnt', '20000'], ['pid', '20000000'], ['uts', '4000000'], ['ipc', '8000000']];
+    for (const [kind, hex] of types) {
+      const err = caught(() => openNetns(`/proc/self/ns/${kind}`));
+      expect(err, kind).toBeInstanceOf(NetnsError);
+      expect((err as NetnsError).kind).toBe('not-netns');
+      expect((err as NetnsError).message).toBe(`"/proc/self/ns/${kind}" is not a network namespace (namespace type 0x${hex})`);
+    }
+    const own = openNetns('/proc/self/ns/net');
+    own.close();
+    const ns = addNetns(created);
+    openNetns(nsPath(ns)).close();
   });
 
   it('Netlink.open reports a vanished netns as missing', () => {

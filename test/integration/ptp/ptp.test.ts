@@ -3,22 +3,10 @@
 // Side-by-side runs use the Go reference in /usr/lib/cni.
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createNetns, ipJson, removeAllNetns } from '../../helpers/netns.js';
-import {
-  cniEnv, normalize, ping, removeDir, runIn, sh, tempDir, VERSIONS, type Impl, type IpRoute,
-} from './harness.js';
-
-interface IpAddr {
-  ifname: string;
-  mtu: number;
-  addr_info: { family: string; local: string; prefixlen: number; scope: string }[];
-}
-interface IpLink {
-  ifname: string;
-  address: string;
-  mtu: number;
-  linkinfo?: { info_kind: string };
-}
+import { createNetns, ipJson, ping, removeAllNetns, sh } from '../../helpers/netns.js';
+import { cniEnv, normalize, removeDir, runIn, tempDir, VERSIONS, type Impl } from '../../helpers/node-rig.js';
+import { addrs, interfaceSysctls, link, linkAttrs, vethsOf, type IpLink, type IpRoute } from '../../helpers/ip.js';
+import { LATEST_ONLY_SYSCTLS, latestLinkAttrs } from '../../helpers/reference.js';
 
 let host: string;
 let dataDir: string;
@@ -41,12 +29,7 @@ const dualIpam = (dir: string): Record<string, unknown> => ({
   routes: [{ dst: '0.0.0.0/0' }, { dst: '10.79.0.0/16' }, { dst: '10.80.1.4/32' }, { dst: '::/0' }],
 });
 
-const addrs = (ns: string, name: string): string[] =>
-  (ipJson<IpAddr[]>(['addr', 'show', name], ns)[0]?.addr_info ?? [])
-    .filter((a) => a.scope !== 'link')
-    .map((a) => `${a.local}/${a.prefixlen}`);
-const hasLink = (ns: string, name = 'eth0'): boolean => ipJson<IpLink[]>(['link'], ns).some((l) => l.ifname === name);
-const vethsOf = (ns: string): IpLink[] => ipJson<IpLink[]>(['-d', 'link'], ns).filter((l) => l.linkinfo?.info_kind === 'veth');
+const hasLink = (ns: string, name = 'eth0'): boolean => link(ns, name) !== undefined;
 const msg = (r: { json: unknown }): string => (r.json as { msg?: string } | undefined)?.msg ?? '';
 const firstIP = (r: { json: unknown }, i = 0): string =>
   ((r.json as { ips: { address: string }[] }).ips[i]?.address ?? '').split('/')[0] ?? '';
@@ -216,6 +199,22 @@ describe('ptp ADD/CHECK/DEL', () => {
     expect(existsSync(`${dataDir}/ptpnet/10.78.20.2`)).toBe(false);
   });
 
+  it('a CNI_NETNS of another namespace type (a mount namespace): code 8 for ADD, CHECK and DEL, nothing created', () => {
+    const c = createNetns('tscni-pt-c');
+    for (const command of ['ADD', 'CHECK', 'DEL']) {
+      const env = { ...cniEnv(command, c), CNI_NETNS: '/proc/self/ns/mnt' };
+      const r = runIn(host, 'ptp', env, { ...conf(), prevResult: { cniVersion: '1.0.0', ips: [] } });
+      expect(r.status, command).toBe(1);
+      expect(r.json, command).toEqual({
+        code: 8,
+        msg: 'failed to open netns "/proc/self/ns/mnt"',
+        details: '"/proc/self/ns/mnt" is not a network namespace (namespace type 0x20000)',
+      });
+    }
+    expect(vethsOf(host)).toEqual([]);
+    expect(existsSync(`${dataDir}/ptpnet/10.78.20.2`)).toBe(false);
+  });
+
   it('DEL succeeds when the netns is gone', () => {
     const env = cniEnv('DEL', 'tscni-pt-gone');
     expect(runIn(host, 'ptp', env, conf({ ipMasq: true })).status).toBe(0);
@@ -254,7 +253,16 @@ describe('ptp side by side with the Go reference', () => {
       forwarding: [sh(node, 'sysctl', ['-n', 'net.ipv4.ip_forward']).trim(), sh(node, 'sysctl', ['-n', 'net.ipv6.conf.all.forwarding']).trim()],
       acceptRa: sh(node, 'sysctl', ['-n', `net.ipv6.conf.${hostVeth}.accept_ra`]).trim(),
       nat: sh(node, 'iptables-save', ['-t', 'nat']).split('\n').filter((l) => l.startsWith('-A')),
+      // Both veth ends as `ip -d link` shows them (txqlen, qdisc, addrgenmode, gso ...): the oracle's
+      // txqlen 0 is a 1.1.1 bug fixed upstream (see latestLinkAttrs).
+      hostLink: (impl === 'ref' ? latestLinkAttrs : linkAttrs)(link(node, hostVeth)!),
+      contLink: (impl === 'ref' ? latestLinkAttrs : linkAttrs)(link(c, 'eth0')!),
+      hostSysctls: interfaceSysctls(node, hostVeth),
+      contSysctls: interfaceSysctls(c, 'eth0', LATEST_ONLY_SYSCTLS),
     };
+    // The latest reference keeps IPv6 addresses across a link down (1.1.1 did not).
+    const v6 = state.contAddrs.some((a) => a.includes(':'));
+    if (impl === 'ours') expect(sh(c, 'sysctl', ['-n', 'net.ipv6.conf.eth0.keep_addr_on_down']).trim()).toBe(v6 ? '1' : '0');
     const del = runIn(node, 'ptp', cniEnv('DEL', c), cfg, impl);
     expect(del.status, del.stdout).toBe(0);
     const after = { links: vethsOf(node).length, nat: sh(node, 'iptables-save', ['-t', 'nat']).split('\n').filter((l) => l.startsWith('-A')) };

@@ -1,7 +1,7 @@
 // tap through the built binary against real namespaces.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createNetns, execInNetns, ipJson, removeAllNetns } from '../../helpers/netns.js';
-import { cniEnv, removeDir, runIn, sh, tempDir, VERSIONS } from '../ptp/harness.js';
+import { createNetns, execInNetns, ipJson, removeAllNetns, sh } from '../../helpers/netns.js';
+import { cniEnv, removeDir, runIn, tempDir, VERSIONS } from '../../helpers/node-rig.js';
 
 interface IpLink { ifname: string; address: string; mtu: number; master?: string; flags: string[]; linkinfo?: { info_kind: string } }
 

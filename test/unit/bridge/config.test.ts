@@ -18,6 +18,13 @@ const errorOf = (fn: () => unknown): CniError => {
 };
 
 describe('loadConf', () => {
+  it('ignores runtimeConfig keys it does not read, whatever their shape (podman sends aliases as a map)', () => {
+    const c = load({ runtimeConfig: { aliases: { net: ['web', 'c1'] }, portMappings: 'not-a-list', mac: 'c2:11:22:33:44:55' } });
+    expect(c.mac).toBe('c2:11:22:33:44:55');
+    // A key it does read is still checked.
+    expect(errorOf(() => load({ runtimeConfig: { mac: 42 } })).code).toBe(7);
+  });
+
   it('defaults', () => {
     const c = load({});
     expect(c).toMatchObject({

@@ -4,7 +4,7 @@ import * as C from '../../../shared/netlink/constants.js';
 import { buildDummy } from '../../../shared/netlink/link-build.js';
 import { attrString, attrU32 } from '../../../shared/netlink/message.js';
 import { dummyRequest, loadConf } from '../../../plugins/dummy/index.js';
-import { linkRequest } from '../macvlan/linkreq.js';
+import { linkRequest } from '../../helpers/link-request.js';
 
 describe('dummy', () => {
   it('requires ipam, with the reference message', () => {

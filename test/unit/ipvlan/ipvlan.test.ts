@@ -5,7 +5,7 @@ import * as C from '../../../shared/netlink/constants.js';
 import { buildIpvlan } from '../../../shared/netlink/link-build.js';
 import { attrString, attrU16, attrU32 } from '../../../shared/netlink/message.js';
 import { ipvlanRequest, loadConf, parseIpvlanMode } from '../../../plugins/ipvlan/index.js';
-import { linkRequest } from '../macvlan/linkreq.js';
+import { linkRequest } from '../../helpers/link-request.js';
 
 const base = { cniVersion: '1.0.0', name: 'n', type: 'ipvlan', master: 'eth0', ipam: { type: 'host-local' } };
 const j = (o: unknown): string => JSON.stringify(o);

@@ -4,10 +4,10 @@ import { CniError } from '../../../shared/cni/errors.js';
 import * as C from '../../../shared/netlink/constants.js';
 import { attrString, attrU32 } from '../../../shared/netlink/message.js';
 import type { Link } from '../../../shared/netlink/index.js';
-import { parseMode } from '../../../plugins/macvlan/index.js';
+import { macvlanOptions, parseMode } from '../../../plugins/macvlan/index.js';
 import { checkMtu, chooseMac } from '../../../plugins/macvlan/lib.js';
-import { buildMacvlanRequest, IFLA_MACVLAN_BC_QUEUE_LEN } from '../../../plugins/macvlan/netlink.js';
-import { linkRequest } from './linkreq.js';
+import { buildMacvlan } from '../../../shared/netlink/link-build.js';
+import { linkRequest } from '../../helpers/link-request.js';
 
 const master = { mtu: 1500, name: 'eth0', index: 7 } as Link;
 
@@ -44,7 +44,8 @@ describe('macvlan config', () => {
 
 describe('macvlan link request', () => {
   it('carries kind, master, mode, mtu, mac, target netns and the broadcast queue length', () => {
-    const msg = buildMacvlanRequest({ name: 'veth0011aabb', masterIndex: 7, mode: 'private', mtu: 1400, mac: 'c2:11:22:33:44:55', bcQueueLen: 321, netnsFd: 12 }).finish(1);
+    const conf = { cniVersion: '1.0.0', name: 'n', mtu: 1400, bcqueuelen: 321 };
+    const msg = buildMacvlan(macvlanOptions(conf, 'veth0011aabb', 7, 'private', 'c2:11:22:33:44:55'), 12).finish(1);
     const { a, info, data } = linkRequest(msg);
     expect(attrString(a.get(C.IFLA_IFNAME))).toBe('veth0011aabb');
     expect(attrU32(a.get(C.IFLA_LINK))).toBe(7);
@@ -53,15 +54,16 @@ describe('macvlan link request', () => {
     expect(Buffer.from(a.get(C.IFLA_ADDRESS) as Buffer).toString('hex')).toBe('c21122334455');
     expect(attrString(info.get(C.IFLA_INFO_KIND))).toBe('macvlan');
     expect(attrU32(data?.get(C.IFLA_MACVLAN_MODE))).toBe(1);
-    expect(attrU32(data?.get(IFLA_MACVLAN_BC_QUEUE_LEN))).toBe(321);
+    expect(attrU32(data?.get(C.IFLA_MACVLAN_BC_QUEUE_LEN))).toBe(321);
   });
 
   it('leaves out mtu, mac, netns and bcqueuelen when unset or zero (kernel defaults)', () => {
-    const { a, data } = linkRequest(buildMacvlanRequest({ name: 'x0', masterIndex: 3, mode: 'bridge', mtu: 0, bcQueueLen: 0 }).finish(1));
+    const conf = { cniVersion: '1.0.0', name: 'n', mtu: 0, bcqueuelen: 0 };
+    const { a, data } = linkRequest(buildMacvlan(macvlanOptions(conf, 'x0', 3, 'bridge', undefined)).finish(1));
     expect(a.has(C.IFLA_MTU)).toBe(false);
     expect(a.has(C.IFLA_ADDRESS)).toBe(false);
     expect(a.has(C.IFLA_NET_NS_FD)).toBe(false);
     expect(attrU32(data?.get(C.IFLA_MACVLAN_MODE))).toBe(4);
-    expect(data?.has(IFLA_MACVLAN_BC_QUEUE_LEN)).toBe(false);
+    expect(data?.has(C.IFLA_MACVLAN_BC_QUEUE_LEN)).toBe(false);
   });
 });

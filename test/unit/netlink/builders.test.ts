@@ -6,21 +6,12 @@ import * as C from '../../../shared/netlink/constants.js';
 import {
   buildBridge, buildDummy, buildIpvlan, buildMacvlan, buildVeth, buildVlan,
 } from '../../../shared/netlink/link-build.js';
-import { attrList, attrString, attrU16, attrU32, attrU8, type Attrs, parseAttrs, parseNested } from '../../../shared/netlink/message.js';
+import { attrList, attrString, attrU16, attrU32, attrU8, parseAttrs, parseNested } from '../../../shared/netlink/message.js';
 import { buildRoute } from '../../../shared/netlink/routes.js';
 import { tunIfreq } from '../../../shared/netlink/tuntap.js';
+import { linkRequest } from '../../helpers/link-request.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-/** Top-level attributes of a finished link request, and its IFLA_LINKINFO children. */
-function linkRequest(msg: Buffer): { a: Attrs; info: Attrs; data: Attrs | undefined } {
-  expect(msg.readUInt16LE(4)).toBe(C.RTM_NEWLINK);
-  expect(msg.readUInt16LE(6)).toBe(C.NLM_F_CREATE | C.NLM_F_EXCL);
-  const a = parseAttrs(msg, 16 + C.IFINFOMSG_LEN);
-  const info = parseNested(a.get(C.IFLA_LINKINFO)!);
-  const raw = info.get(C.IFLA_INFO_DATA);
-  return { a, info, data: raw ? parseNested(raw) : undefined };
-}
 
 describe('link builders', () => {
   it('veth: peer ifinfomsg, name, mtu, mac and netns fd nested under VETH_INFO_PEER', () => {
@@ -52,6 +43,18 @@ describe('link builders', () => {
     expect(attrU32(a.get(C.IFLA_LINK))).toBe(4);
     expect(attrU32(a.get(C.IFLA_NET_NS_FD))).toBe(11);
     expect(attrU32(data!.get(C.IFLA_MACVLAN_MODE))).toBe(8);
+    expect(data!.has(C.IFLA_MACVLAN_BC_QUEUE_LEN)).toBe(false);
+  });
+
+  it('macvlan: broadcast queue length after the mode, exact bytes; an explicit 0 is sent', () => {
+    const tail = (bcQueueLen: number): string => {
+      const msg = buildMacvlan({ name: 'mv0', masterIndex: 4, mode: 'private', bcQueueLen }).finish(1);
+      return hex(attrList(msg, 16 + C.IFINFOMSG_LEN).find(([t]) => t === C.IFLA_LINKINFO)![1]);
+    };
+    // kind "macvlan\0" (4+8 -> 12), data nest { mode 1 (8), bc_queue_len u32 (8) } (4+16 -> 20)
+    const kind = '0c000100' + hex(Buffer.from('macvlan\0'));
+    expect(tail(321)).toBe(kind + '14000200' + '0800010001000000' + '0800070041010000');
+    expect(tail(0)).toBe(kind + '14000200' + '0800010001000000' + '0800070000000000');
   });
 
   it('ipvlan: mode and flags as u16', () => {

@@ -4,7 +4,7 @@ import * as C from '../../../shared/netlink/constants.js';
 import { buildVlan } from '../../../shared/netlink/link-build.js';
 import { attrString, attrU16, attrU32 } from '../../../shared/netlink/message.js';
 import { loadConf, vlanRequest } from '../../../plugins/vlan/index.js';
-import { linkRequest } from '../macvlan/linkreq.js';
+import { linkRequest } from '../../helpers/link-request.js';
 
 const base = { cniVersion: '1.0.0', name: 'n', type: 'vlan', master: 'eth0', vlanId: 100, ipam: { type: 'host-local' } };
 const j = (o: unknown): string => JSON.stringify(o);
