@@ -67,6 +67,9 @@ try {
   say('inside the node: the bridge and its ports');
   show(ip('-n', node, '-br', 'addr', 'show', 'cni-demo0'));
   show(ip('-n', node, '-br', 'link', 'show', 'master', 'cni-demo0'));
+  say('inside the node: the masquerade rules (ipMasq, iptables backend, one iptables-restore per ADD)');
+  const nat = spawnSync('ip', ['netns', 'exec', node, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' });
+  show(nat.stdout.split('\n').filter((l) => l.includes('CNI-')).join('\n'));
   say(`inside ${containers[0]}: its interface and routes`);
   show(ip('-n', containers[0], '-br', 'addr', 'show', 'eth0'));
   show(ip('-n', containers[0], 'route'));
@@ -85,6 +88,8 @@ try {
     cni('DEL', c, network);
   }
   show(`host-local leases left in ${dataDir}/demo-net: ${fs.readdirSync(path.join(dataDir, 'demo-net')).filter((f) => /^[0-9]/.test(f)).length}`);
+  const natAfter = spawnSync('ip', ['netns', 'exec', node, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' }).stdout;
+  show(`masquerade rules left: ${natAfter.split('\n').filter((l) => l.includes('CNI-')).length}`);
   show(`links left in ${containers[0]}: ${ip('-n', containers[0], '-br', 'link').trim().split('\n').map((l) => l.split(/\s+/)[0]).join(', ')}`);
   say('demo finished: removing the namespaces');
 } finally {

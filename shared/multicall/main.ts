@@ -1,6 +1,7 @@
 // Entry point of the single multi-call executable. Every plugin name in dist/bin is a hard link to
 // it; the name it was started under (argv0) picks the plugin, as busybox does.
 import { basename } from 'node:path';
+import v8 from 'node:v8';
 import { writeStderr, writeStdout } from '../sys/stdio.js';
 import { runSkel } from '../cni/skel.js';
 import { registerInProcessDelegates } from '../cni/delegate.js';
@@ -36,14 +37,24 @@ async function main(): Promise<number> {
   return runSkel(plugin);
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    // runSkel reports every error itself; reaching here is a bug in the dispatcher. Keep stdout clean.
-    writeStderr(`tscni: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    writeStdout(JSON.stringify({ code: 999, msg: `internal error: ${String(err)}` }, null, 4) + '\n');
-    process.exitCode = 1;
-  },
-);
+function start(): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      // runSkel reports every error itself; reaching here is a bug in the dispatcher. Keep stdout clean.
+      writeStderr(`tscni: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      writeStdout(JSON.stringify({ code: 999, msg: `internal error: ${String(err)}` }, null, 4) + '\n');
+      process.exitCode = 1;
+    },
+  );
+}
+
+if (v8.startupSnapshot?.isBuildingSnapshot()) {
+  // Snapshot build: evaluate every plugin module now, so a call starts with them in the heap.
+  for (const name of PLUGIN_NAMES) void PLUGINS[name]!.load();
+  v8.startupSnapshot.setDeserializeMainFunction(start);
+} else {
+  start();
+}

@@ -1,0 +1,50 @@
+// Entry point of the single multi-call executable. Every plugin name in dist/bin is a hard link to
+// it; the name it was started under (argv0) picks the plugin, as busybox does.
+import { basename } from 'node:path';
+import { writeStderr, writeStdout } from '../sys/stdio.js';
+import { runSkel } from '../cni/skel.js';
+import { registerInProcessDelegates } from '../cni/delegate.js';
+import { PLUGINS, PLUGIN_NAMES, isPluginName } from './registry.js';
+
+function pickPlugin(): { name: string; argvRest: string[] } | undefined {
+  const invokedAs = basename(process.argv0);
+  if (isPluginName(invokedAs)) return { name: invokedAs, argvRest: process.argv.slice(2) };
+  // `tscni <plugin> ...` (or `node build/tscni.cjs <plugin>` in development).
+  const first = process.argv[2];
+  if (first !== undefined && isPluginName(first)) return { name: first, argvRest: process.argv.slice(3) };
+  return undefined;
+}
+
+async function main(): Promise<number> {
+  if (process.argv[2] === '--list' && !isPluginName(basename(process.argv0))) {
+    writeStdout(PLUGIN_NAMES.join('\n') + '\n');
+    return 0;
+  }
+  const picked = pickPlugin();
+  if (!picked) {
+    writeStderr(
+      `tscni: start this program under one of its plugin names (a link named like the plugin),\n` +
+        `or as "tscni <plugin>". Plugins: ${PLUGIN_NAMES.join(', ')}\n`,
+    );
+    return 1;
+  }
+  const entry = PLUGINS[picked.name]!;
+  const plugin = await entry.load();
+  if (plugin.cli && picked.argvRest.length > 0) return plugin.cli(picked.argvRest);
+  // IPAM delegates that are our own executable may run in-process (same results, no exec).
+  registerInProcessDelegates(async (type) => (isPluginName(type) ? PLUGINS[type]!.load() : undefined));
+  const code = await runSkel(plugin);
+  process.exit(code);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // runSkel reports every error itself; reaching here is a bug in the dispatcher. Keep stdout clean.
+    writeStderr(`tscni: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    writeStdout(JSON.stringify({ code: 999, msg: `internal error: ${String(err)}` }, null, 4) + '\n');
+    process.exitCode = 1;
+  },
+);
