@@ -1,7 +1,6 @@
 // Entry point of the single multi-call executable. Every plugin name in dist/bin is a hard link to
 // it; the name it was started under (argv0) picks the plugin, as busybox does.
 import { basename } from 'node:path';
-import v8 from 'node:v8';
 import { writeStderr, writeStdout } from '../sys/stdio.js';
 import { runSkel } from '../cni/skel.js';
 import { registerInProcessDelegates } from '../cni/delegate.js';
@@ -16,10 +15,11 @@ function pickPlugin(): { name: string; argvRest: string[] } | undefined {
   return undefined;
 }
 
-async function main(): Promise<number> {
+/** Runs one call. `exit`: the process may end as soon as the call is answered (see below). */
+async function main(): Promise<{ code: number; exit: boolean }> {
   if (process.argv[2] === '--list' && !isPluginName(basename(process.argv0))) {
     writeStdout(PLUGIN_NAMES.join('\n') + '\n');
-    return 0;
+    return { code: 0, exit: true };
   }
   const picked = pickPlugin();
   if (!picked) {
@@ -27,34 +27,29 @@ async function main(): Promise<number> {
       `tscni: start this program under one of its plugin names (a link named like the plugin),\n` +
         `or as "tscni <plugin>". Plugins: ${PLUGIN_NAMES.join(', ')}\n`,
     );
-    return 1;
+    return { code: 1, exit: true };
   }
   const entry = PLUGINS[picked.name]!;
   const plugin = await entry.load();
-  if (plugin.cli && picked.argvRest.length > 0) return plugin.cli(picked.argvRest);
+  // A second role (e.g. `dhcp daemon`) may leave servers running: it ends when its event loop does.
+  if (plugin.cli && picked.argvRest.length > 0) return { code: await plugin.cli(picked.argvRest), exit: false };
   // IPAM delegates that are our own executable may run in-process (same results, no exec).
   registerInProcessDelegates(async (type) => (isPluginName(type) ? PLUGINS[type]!.load() : undefined));
-  return runSkel(plugin);
+  return { code: await runSkel(plugin), exit: true };
 }
 
-function start(): void {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      // runSkel reports every error itself; reaching here is a bug in the dispatcher. Keep stdout clean.
-      writeStderr(`tscni: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      writeStdout(JSON.stringify({ code: 999, msg: `internal error: ${String(err)}` }, null, 4) + '\n');
-      process.exitCode = 1;
-    },
-  );
-}
-
-if (v8.startupSnapshot?.isBuildingSnapshot()) {
-  // Snapshot build: evaluate every plugin module now, so a call starts with them in the heap.
-  for (const name of PLUGIN_NAMES) void PLUGINS[name]!.load();
-  v8.startupSnapshot.setDeserializeMainFunction(start);
-} else {
-  start();
-}
+main().then(
+  ({ code, exit }) => {
+    // A CNI call is over once runSkel has answered: every write is synchronous (fd writes), and
+    // nothing is left to run. process.exit skips tearing down the heap and the event loop (~2 ms of
+    // every call).
+    if (exit) process.exit(code);
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // runSkel reports every error itself; reaching here is a bug in the dispatcher. Keep stdout clean.
+    writeStderr(`tscni: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    writeStdout(JSON.stringify({ code: 999, msg: `internal error: ${String(err)}` }, null, 4) + '\n');
+    process.exitCode = 1;
+  },
+);
