@@ -134,6 +134,8 @@ export async function cmdAdd(args: CmdArgs): Promise<Result> {
     throw new CniError(ErrorCode.IncompatibleCNIVersion, 'cannot convert: no valid IP addresses');
   }
 
+  // The container netns first: a bad CNI_NETNS must fail before the bridge is created.
+  using ns = openContainerNetns(args.netns);
   using host = Netlink.open();
   const br = ensureBridge(host, {
     name: conf.bridge,
@@ -143,7 +145,6 @@ export async function cmdAdd(args: CmdArgs): Promise<Result> {
   });
 
   trace('bridge ready');
-  using ns = openContainerNetns(args.netns);
   using cont = Netlink.open(ns);
   const rollback = new Rollback();
   const firewall = new FirewallJobs();

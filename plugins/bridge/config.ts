@@ -3,7 +3,7 @@
 // (runtimeConfig.mac > args.cni.mac > CNI_ARGS MAC).
 import * as v from '../../build/generated/validators/bridge.js';
 import { parseCniArgs } from '../../shared/cni/args.js';
-import { parseConfig } from '../../shared/cni/config.js';
+import { checkLinkName, parseConfig } from '../../shared/cni/config.js';
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { argsCniMac, runtimeMac } from '../../shared/cni/runtime-config.js';
 import type { DNS, NetConf } from '../../shared/cni/types.js';
@@ -144,6 +144,7 @@ export function loadConf(stdinData: Buffer | string, cniArgs: string): BridgeCon
 
 /** The checks the reference makes at the start of ADD, before touching anything. */
 export function validateForAdd(conf: BridgeConf): MasqBackend | undefined {
+  checkLinkName('bridge', conf.bridge);
   if (conf.ipamType !== '' && conf.disableContainerInterface) {
     throw invalid('cannot use IPAM when DisableContainerInterface flag is set');
   }

@@ -1,11 +1,11 @@
 // dummy: a dummy link named `<if>` created directly in the container netns, addressed by IPAM
 // (REFERENCE §3.9). Kernel: dummy.
-import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { checkFailed } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
-import { checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs } from '../../shared/iface/check.js';
+import { checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs } from '../../shared/iface/check.js';
 import { configureIface } from '../../shared/iface/configure.js';
 import {
   assignInterface, ipamCheck, ipamDel, ipamGc, ipamStatus, requireIpam, Rollback, withIpam,
@@ -67,16 +67,15 @@ async function del(args: CmdArgs): Promise<void> {
 
 async function check(args: CmdArgs): Promise<void> {
   const { ipam } = loadConf(args.stdinData);
+  const prev = requirePrevResult(args.prevResult);
   using ns = openContainerNetns(args.netns);
   await ipamCheck(ipam, args);
-  const prev = args.prevResult;
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
   const intf = containerInterfaceOf(prev, args.ifName, args.netns);
   using nl = Netlink.open(ns);
   const link = checkContainerLink(nl, intf);
-  if (link.kind !== 'dummy') throw new Error(`error: Container interface ${link.name} not of type dummy`);
+  if (link.kind !== 'dummy') throw checkFailed(`error: Container interface ${link.name} not of type dummy`);
   checkLinkMac(link, intf);
-  if (!link.up) throw new Error(`error: Container interface ${link.name} is down`);
+  if (!link.up) throw checkFailed(`error: Container interface ${link.name} is down`);
   validateExpectedInterfaceIPs(nl, args.ifName, prev.ips ?? []);
 }
 

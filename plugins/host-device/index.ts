@@ -1,13 +1,13 @@
 // host-device: moves an existing host link into the container as `<if>` and back on DEL
 // (REFERENCE §3.6). The move goes through a temporary netns so neither name ever clashes: the link
 // is renamed (and given its host name as alias) where nothing else lives.
-import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { checkFailed, CniError, ErrorCode, ifnameTaken } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import { runtimeDeviceID } from '../../shared/cni/runtime-config.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
-import { checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
+import { checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
 import { configureIface } from '../../shared/iface/configure.js';
 import {
   assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
@@ -150,7 +150,7 @@ async function add(args: CmdArgs): Promise<Result> {
   const hostLink = findHostLink(host, conf);
   {
     using cont = Netlink.open(ns);
-    if (cont.findLink(args.ifName)) throw new Error(`container already has an interface named "${args.ifName}"`);
+    if (cont.findLink(args.ifName)) throw ifnameTaken(`container already has an interface named "${args.ifName}"`, args.ifName);
   }
   const moved = moveIn(host, hostLink, args.ifName, ns);
   result.interfaces = [{ name: args.ifName, mac: moved.mac ?? '', sandbox: args.netns }];
@@ -186,15 +186,14 @@ async function del(args: CmdArgs): Promise<void> {
 
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdinData);
+  const prev = requirePrevResult(args.prevResult, 'Required prevResult missing');
   using ns = openContainerNetns(args.netns);
   if (hasIpam(conf)) await ipamCheck(ipamType(conf), args);
-  const prev = args.prevResult;
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'Required prevResult missing');
   if (conf.DPDKMode) return;
   const intf = containerInterfaceOf(prev, args.ifName, args.netns, true);
   using cont = Netlink.open(ns);
   const link = cont.findLink(args.ifName);
-  if (!link) throw new Error(`Container Interface name in prevResult: ${args.ifName} not found`);
+  if (!link) throw checkFailed(`Container Interface name in prevResult: ${args.ifName} not found`);
   checkLinkMac(link, intf, '', 'Interface');
   validateExpectedInterfaceIPs(cont, args.ifName, prev.ips ?? []);
   validateExpectedRoute(cont, prev.routes ?? []);

@@ -1,13 +1,13 @@
 // ipvlan: an ipvlan link over a master, created directly in the container netns (REFERENCE §3.4).
 // Chained use: without `ipam`, the prevResult's IPs are applied, and its single interface may name
 // the master. Kernel: ipvlan (l3s also needs l3mdev).
-import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { checkFailed } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
 import {
-  checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute,
+  checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
 import { configureIface } from '../../shared/iface/configure.js';
 import {
@@ -111,8 +111,7 @@ async function del(args: CmdArgs): Promise<void> {
 }
 
 async function check(args: CmdArgs): Promise<void> {
-  const prev = args.prevResult;
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
+  const prev = requirePrevResult(args.prevResult);
   const { conf, mode } = loadConf(args.stdinData, prev);
   using ns = openContainerNetns(args.netns);
   if (hasIpam(conf)) await ipamCheck(ipamType(conf), args);
@@ -123,8 +122,8 @@ async function check(args: CmdArgs): Promise<void> {
   }
   using nl = Netlink.open(ns);
   const link = checkContainerLink(nl, intf);
-  if (link.kind !== 'ipvlan') throw new Error(`error: Container interface ${link.name} not of type ipvlan`);
-  if (link.ipvlanMode !== mode) throw new Error(`container ipvlan mode ${link.ipvlanMode ?? 'unknown'} does not match expected value: ${mode}`);
+  if (link.kind !== 'ipvlan') throw checkFailed(`error: Container interface ${link.name} not of type ipvlan`);
+  if (link.ipvlanMode !== mode) throw checkFailed(`container ipvlan mode ${link.ipvlanMode ?? 'unknown'} does not match expected value: ${mode}`);
   checkLinkMac(link, intf);
   validateExpectedInterfaceIPs(nl, args.ifName, prev.ips ?? []);
   validateExpectedRoute(nl, prev.routes ?? []);

@@ -1,11 +1,11 @@
 // macvlan: a macvlan link over a master, created directly in the container netns (REFERENCE §3.3).
-import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { checkFailed } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
 import {
-  checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute,
+  checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
 import { configureIface } from '../../shared/iface/configure.js';
 import {
@@ -125,6 +125,7 @@ async function del(args: CmdArgs): Promise<void> {
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args);
   const mode = parseMode(conf.mode);
+  const prev = requirePrevResult(args.prevResult);
   using ns = openContainerNetns(args.netns);
   {
     using hostNl = masterHandle(conf, ns);
@@ -132,14 +133,12 @@ async function check(args: CmdArgs): Promise<void> {
   }
   chooseMac(conf, args.args);
   if (hasIpam(conf)) await ipamCheck(ipamType(conf), args);
-  const prev = args.prevResult;
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
   const intf = containerInterfaceOf(prev, args.ifName, args.netns);
   using nl = Netlink.open(ns);
   const link = checkContainerLink(nl, intf);
-  if (link.kind !== 'macvlan') throw new Error(`error: Container interface ${link.name} not of type macvlan`);
+  if (link.kind !== 'macvlan') throw checkFailed(`error: Container interface ${link.name} not of type macvlan`);
   if (link.macvlanMode !== mode) {
-    throw new Error(`container macvlan mode ${link.macvlanMode ?? 'unknown'} does not match expected value: ${mode}`);
+    throw checkFailed(`container macvlan mode ${link.macvlanMode ?? 'unknown'} does not match expected value: ${mode}`);
   }
   checkLinkMac(link, intf);
   validateExpectedInterfaceIPs(nl, args.ifName, prev.ips ?? []);

@@ -2,7 +2,7 @@
 // master (named, or the default-route interface), checking MTU against it, choosing the MAC, and
 // creating under a temporary name then renaming to `<if>`, and deleting `<if>` again at DEL.
 import { parseCniArgs } from '../../shared/cni/args.js';
-import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { CniError, ErrorCode, ifnameTaken } from '../../shared/cni/errors.js';
 import { runtimeMac, type ConfWithRuntime } from '../../shared/cni/runtime-config.js';
 import { openContainerNetnsIfPresent } from '../../shared/container/netns.js';
 import { isErrno, type Link, Netlink, parseMac, randomVethName, writeSysctl } from '../../shared/netlink/index.js';
@@ -81,7 +81,9 @@ export function createAndRename(container: Netlink, ifName: string, kind: string
     } catch {
       // best effort
     }
-    throw new Error(`failed to rename ${kind} to "${ifName}": ${describe(err)}`, { cause: err });
+    const msg = `failed to rename ${kind} to "${ifName}": ${describe(err)}`;
+    if (isErrno(err, 'EEXIST')) throw ifnameTaken(msg, ifName);
+    throw new Error(msg, { cause: err });
   }
   return container.getLink(ifName);
 }

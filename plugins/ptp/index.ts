@@ -1,6 +1,6 @@
 // ptp: a veth pair whose container end routes everything through a /32 (/128) gateway address
 // held by the host end (REFERENCE §3.2).
-import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { checkFailed, CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, IPConfig, Result } from '../../shared/cni/types.js';
@@ -9,7 +9,7 @@ import {
   checkMasqBackendUsable, gcIPMasq, type MasqBackend, parseMasqBackend, setupIPMasq, teardownIPMasq,
 } from '../../shared/firewall/index.js';
 import {
-  checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute,
+  checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
 import { configureIface, isExists, networkOfCidr } from '../../shared/iface/configure.js';
 import { isVeth, setupVeth } from '../../shared/iface/veth.js';
@@ -173,14 +173,13 @@ async function del(args: CmdArgs): Promise<void> {
 
 async function check(args: CmdArgs): Promise<void> {
   const { conf } = loadConf(args);
+  const prev = requirePrevResult(args.prevResult, 'ptp: Required prevResult missing');
   using ns = openContainerNetns(args.netns);
   await ipamCheck(ipamType(conf), args);
-  const prev = args.prevResult;
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'ptp: Required prevResult missing');
   const intf = containerInterfaceOf(prev, args.ifName, args.netns, true);
   using nl = Netlink.open(ns);
   const link = checkContainerLink(nl, intf, 'ptp: ', true);
-  if (!isVeth(link)) throw new Error(`Error: Container interface ${link.name} not of type veth/p2p`);
+  if (!isVeth(link)) throw checkFailed(`Error: Container interface ${link.name} not of type veth/p2p`);
   checkLinkMac(link, intf, 'ptp: ', 'Interface');
   validateExpectedInterfaceIPs(nl, args.ifName, prev.ips ?? []);
   validateExpectedRoute(nl, prev.routes ?? []);

@@ -5,7 +5,7 @@ import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
-import { containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
+import { containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
 import { configureIface } from '../../shared/iface/configure.js';
 import {
   assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
@@ -95,10 +95,9 @@ async function del(args: CmdArgs): Promise<void> {
 
 async function check(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdinData);
+  const prev = requirePrevResult(args.prevResult);
   using ns = openContainerNetns(args.netns);
   if (hasIpam(conf)) await ipamCheck(ipamType(conf), args);
-  const prev = args.prevResult;
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
   containerInterfaceOf(prev, args.ifName, args.netns);
   using nl = Netlink.open(ns);
   validateExpectedInterfaceIPs(nl, args.ifName, prev.ips ?? []);

@@ -1,12 +1,12 @@
 // vlan: an 802.1Q link over a master, created directly in the container netns (REFERENCE §3.5).
 // Kernel: 8021q.
-import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { checkFailed } from '../../shared/cni/errors.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
 import {
-  checkContainerLink, checkLinkMac, containerInterfaceOf, validateExpectedInterfaceIPs, validateExpectedRoute,
+  checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
 import { configureIface } from '../../shared/iface/configure.js';
 import {
@@ -87,10 +87,9 @@ async function del(args: CmdArgs): Promise<void> {
 
 async function check(args: CmdArgs): Promise<void> {
   const { conf, ipam, master: masterName, vlanId } = loadConf(args.stdinData);
+  const prev = requirePrevResult(args.prevResult);
   using ns = openContainerNetns(args.netns);
   await ipamCheck(ipam, args);
-  const prev = args.prevResult;
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
   const intf = containerInterfaceOf(prev, args.ifName, args.netns);
   {
     using mnl = masterHandle(conf, ns);
@@ -98,10 +97,10 @@ async function check(args: CmdArgs): Promise<void> {
   }
   using nl = Netlink.open(ns);
   const link = checkContainerLink(nl, intf);
-  if (link.kind !== 'vlan') throw new Error(`error: Container interface ${link.name} not of type vlan`);
+  if (link.kind !== 'vlan') throw checkFailed(`error: Container interface ${link.name} not of type vlan`);
   checkLinkMac(link, intf);
-  if (link.vlanId !== vlanId) throw new Error(`error: Container interface ${link.name} VLAN ID ${link.vlanId ?? 'unknown'} does not match expected value: ${vlanId}`);
-  if (conf.mtu && link.mtu !== conf.mtu) throw new Error(`error: Container interface ${link.name} MTU ${link.mtu} does not match expected value: ${conf.mtu}`);
+  if (link.vlanId !== vlanId) throw checkFailed(`error: Container interface ${link.name} VLAN ID ${link.vlanId ?? 'unknown'} does not match expected value: ${vlanId}`);
+  if (conf.mtu && link.mtu !== conf.mtu) throw checkFailed(`error: Container interface ${link.name} MTU ${link.mtu} does not match expected value: ${conf.mtu}`);
   validateExpectedInterfaceIPs(nl, args.ifName, prev.ips ?? []);
   validateExpectedRoute(nl, prev.routes ?? []);
 }

@@ -133,3 +133,17 @@ export function validateConfig<T>(parsed: unknown, validator: ValidatorModule): 
   }
   return normalized as T;
 }
+
+/**
+ * A config value that names a link (bridge, master, ...): the kernel's dev_valid_name() rules
+ * (1–15 bytes, not "." or "..", no "/", ":" or whitespace), checked before the name reaches the
+ * kernel or a sysfs/procfs path. Code 7 naming the field and the value.
+ */
+export function checkLinkName(field: string, name: string): void {
+  let why = '';
+  if (name === '') why = 'is empty';
+  else if (Buffer.byteLength(name) > 15) why = 'is longer than 15 bytes';
+  else if (name === '.' || name === '..') why = 'is . or ..';
+  else if (/[/:\s]/u.test(name)) why = 'contains / or : or whitespace';
+  if (why) throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid config: ${field}: interface name ${why}, got ${JSON.stringify(name)}`);
+}

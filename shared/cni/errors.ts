@@ -14,6 +14,13 @@ export const ErrorCode = {
   NotAvailable: 50,
   /** STATUS: not available, and existing containers may have degraded connectivity. */
   NotAvailableDegraded: 51,
+  /**
+   * tscni's own (the spec leaves 100+ to plugins): the kernel refused an operation (a netlink
+   * request or system call failed with an errno; the message names the operation and the errno).
+   */
+  KernelRefused: 100,
+  /** tscni's own: CHECK found the container's state different from prevResult. */
+  CheckFailed: 101,
   /** libcni's ErrInternal: only for genuine bugs (an unexpected exception). */
   Internal: 999,
 } as const;
@@ -36,6 +43,16 @@ export class CniError extends Error {
     return this.details ? { code: this.code, msg: this.msg, details: this.details } : { code: this.code, msg: this.msg };
   }
 }
+
+/**
+ * ADD found CNI_IFNAME already taken in the container (the spec: ADD must fail then). Code 4: the
+ * variable names an interface that exists; `msg` keeps the plugin's reference wording.
+ */
+export const ifnameTaken = (msg: string, ifName: string): CniError =>
+  new CniError(ErrorCode.InvalidEnvironmentVariables, msg, `CNI_IFNAME=${JSON.stringify(ifName)} already exists in the container netns`);
+
+/** CHECK's verdict that the container no longer matches the ADD result (reference wording in `msg`). */
+export const checkFailed = (msg: string): CniError => new CniError(ErrorCode.CheckFailed, msg);
 
 export const invalidConfig = (msg: string, details = ''): CniError =>
   new CniError(ErrorCode.InvalidNetworkConfig, msg, details);

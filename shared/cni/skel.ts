@@ -2,6 +2,7 @@
 // Mirrors libcni's pkg/skel: same checks, same order, same codes and messages; it returns the
 // exit code instead of exiting so it can also run a delegate in-process (delegate.ts).
 import { readFileSync, statSync } from 'node:fs';
+import { SysError } from '../sys/libc.js';
 import { writeStderr, writeStdout } from '../sys/stdio.js';
 import { TSCNI_VERSION } from './about.js';
 import { parsePrevResult, formatResult } from './convert.js';
@@ -54,13 +55,17 @@ export function validateContainerID(id: string): void {
   if (!VALID_NAME.test(id)) throw new CniError(ErrorCode.InvalidEnvironmentVariables, 'invalid characters in containerID', id);
 }
 
-/** The kernel's dev_valid_name() rules, as libcni checks them. */
+/**
+ * The kernel's dev_valid_name() rules, as libcni checks them. msg is libcni's; details name the
+ * variable and its value (libcni's details for the length, then the value).
+ */
 export function validateInterfaceName(name: string): void {
-  const bad = (msg: string, details = ''): CniError => new CniError(ErrorCode.InvalidEnvironmentVariables, msg, details);
+  const got = `CNI_IFNAME=${JSON.stringify(name)}`;
+  const bad = (msg: string, details = got): CniError => new CniError(ErrorCode.InvalidEnvironmentVariables, msg, details);
   if (name.length === 0) throw bad('interface name is empty');
   // Go counts bytes, not UTF-16 units.
   if (Buffer.byteLength(name) > MAX_IFNAME_LENGTH) {
-    throw bad('interface name is too long', `interface name should be less than ${MAX_IFNAME_LENGTH + 1} characters`);
+    throw bad('interface name is too long', `interface name should be less than ${MAX_IFNAME_LENGTH + 1} characters, got ${got}`);
   }
   if (name === '.' || name === '..') throw bad('interface name is . or ..');
   if (/[/:\s]/u.test(name)) throw bad('interface name contains / or : or whitespace characters');
@@ -275,9 +280,18 @@ function ensureForeignNetns(netns: string, override: string): void {
 /**
  * Runs `plugin` for the invocation described by `io` (defaults: process env, fd 0, stdout and
  * stderr) and returns the exit code; the caller exits. stdout carries only the result or the
- * error object: a CniError prints as itself, any other exception as code 999 with its message
- * (its stack goes to stderr only).
+ * error object: a CniError prints as itself, a kernel refusal (a SysError/NetlinkError, possibly
+ * wrapped as a `cause`) as code 100, any other exception as code 999 with its message (its stack
+ * goes to stderr only).
  */
+/** True when `e`, or an error in its `cause` chain, is a failed system call or netlink request. */
+function causedByKernel(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 8; cur = cur.cause, depth++) {
+    if (cur instanceof SysError) return true;
+  }
+  return false;
+}
+
 export async function runSkel(plugin: Plugin, io: SkelIO = {}): Promise<number> {
   const out = io.stdout ?? writeStdout;
   const err = io.stderr ?? writeStderr;
@@ -287,6 +301,9 @@ export async function runSkel(plugin: Plugin, io: SkelIO = {}): Promise<number> 
     let error: CniError;
     if (e instanceof CniError) {
       error = e;
+    } else if (causedByKernel(e)) {
+      // A refusal from the kernel is an answer about the node, not a bug in the plugin.
+      error = new CniError(ErrorCode.KernelRefused, e instanceof Error ? e.message : String(e));
     } else {
       const message = e instanceof Error ? e.message : String(e);
       error = new CniError(ErrorCode.Internal, message);

@@ -5,11 +5,21 @@
 // - validateExpectedRoute: every prevResult route exists in the main table with the same dst (and
 //   the same gw when one is given); a default route is matched on dst only, as in the reference.
 // Plus the interface checks every main plugin's CHECK repeats (the `<if>` entry of prevResult, its
-// sandbox and MAC). Failures are plain Errors with the reference's wording (code 999).
+// sandbox and MAC). Failures are CniErrors with code 101 (tscni's "CHECK failed") and the reference's wording.
+import { checkFailed, CniError, ErrorCode } from '../cni/errors.js';
 import type { Interface, IPConfig, Result, Route } from '../cni/types.js';
 import { type Link, type Netlink, parseCidr, parseIP } from '../netlink/index.js';
 import type { Route as KernelRoute } from '../netlink/index.js';
 import { networkOfCidr } from './configure.js';
+
+/**
+ * CHECK validates against the ADD result (spec: prevResult is required): code 7 naming the key,
+ * checked before IPAM or the kernel is asked anything. `msg` is the plugin's reference wording.
+ */
+export function requirePrevResult(prev: Result | undefined, msg = 'required prevResult missing'): Result {
+  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, msg, 'CHECK needs the ADD result as "prevResult" in the config');
+  return prev;
+}
 
 const sameIP = (a: string, b: string): boolean => {
   const x = parseIP(a);
@@ -20,17 +30,17 @@ const sameIP = (a: string, b: string): boolean => {
 export function validateExpectedInterfaceIPs(nl: Netlink, ifName: string, ips: readonly IPConfig[]): void {
   if (ips.length === 0) return;
   const link = nl.findLink(ifName);
-  if (!link) throw new Error(`Cannot find container link ${ifName}`);
+  if (!link) throw checkFailed(`Cannot find container link ${ifName}`);
   const addrs = nl.listAddresses({ ifindex: link.index });
   let routes: KernelRoute[] | undefined;
   for (const ipc of ips) {
     const want = parseCidr(ipc.address);
     const found = addrs.some((a) => a.prefixLen === want.prefixLen && sameIP(a.ip, ipc.address.split('/')[0] ?? ''));
-    if (!found) throw new Error(`Failed to match addr ${ipc.address} on interface ${ifName}`);
+    if (!found) throw checkFailed(`Failed to match addr ${ipc.address} on interface ${ifName}`);
     const prefix = networkOfCidr(ipc.address);
     routes ??= nl.listRoutes();
     if (!routes.some((r) => r.dst === prefix)) {
-      throw new Error(`Failed to find Gateway ${ipc.gateway ?? '<nil>'} for interface ${ifName}`);
+      throw checkFailed(`Failed to find Gateway ${ipc.gateway ?? '<nil>'} for interface ${ifName}`);
     }
   }
 }
@@ -49,14 +59,14 @@ export function validateExpectedRoute(nl: Netlink, routes: readonly Route[]): vo
     try {
       dst = networkOfCidr(r.dst);
     } catch {
-      throw new Error(`Invalid static route found ${describeRoute(r)}`);
+      throw checkFailed(`Invalid static route found ${describeRoute(r)}`);
     }
     const found = kernel.some((k) => {
       if (k.dst !== dst) return false;
       if (isDefault(dst) || r.gw === undefined) return true;
       return k.gw !== undefined && sameIP(k.gw, r.gw);
     });
-    if (!found) throw new Error(`Expected Route ${describeRoute(r)} not found in routing table`);
+    if (!found) throw checkFailed(`Expected Route ${describeRoute(r)} not found in routing table`);
   }
 }
 
@@ -69,7 +79,7 @@ export function containerInterfaceOf(prev: Result, ifName: string, netns: string
   const found = (prev.interfaces ?? []).find((i) => i.name === ifName && i.sandbox === netns);
   if (!found) {
     const s = capitalised ? 'Sandbox' : 'sandbox';
-    throw new Error(`${s} in prevResult  doesn't match configured netns: ${netns}`);
+    throw checkFailed(`${s} in prevResult  doesn't match configured netns: ${netns}`);
   }
   return found;
 }
@@ -85,16 +95,16 @@ export function ipsOfInterface(prev: Result, index: number): IPConfig[] {
  */
 export function checkContainerLink(nl: Netlink, intf: Interface, prefix = '', capital = false): Link {
   const c = (w: string): string => (capital ? w[0]?.toUpperCase() + w.slice(1) : w);
-  if (intf.name === '') throw new Error(`${c('container')} interface name missing in prevResult: ${intf.name}`);
+  if (intf.name === '') throw checkFailed(`${c('container')} interface name missing in prevResult: ${intf.name}`);
   const link = nl.findLink(intf.name);
-  if (!link) throw new Error(`${prefix}${c('container')} Interface name in prevResult: ${intf.name} not found`);
-  if (!intf.sandbox) throw new Error(`${prefix}${c('error')}: Container interface ${link.name} should not be in host namespace`);
+  if (!link) throw checkFailed(`${prefix}${c('container')} Interface name in prevResult: ${intf.name} not found`);
+  if (!intf.sandbox) throw checkFailed(`${prefix}${c('error')}: Container interface ${link.name} should not be in host namespace`);
   return link;
 }
 
 /** `word` is how the plugin's reference message starts ("interface", ptp's "Interface"). */
 export function checkLinkMac(link: Link, intf: Interface, prefix = '', word = 'interface'): void {
   if (intf.mac && intf.mac.toLowerCase() !== (link.mac ?? '')) {
-    throw new Error(`${prefix}${word} ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac ?? ''}`);
+    throw checkFailed(`${prefix}${word} ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac ?? ''}`);
   }
 }

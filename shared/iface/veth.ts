@@ -5,6 +5,7 @@
 // - the host end is set UP and gets net/ipv6/conf/<host>/accept_ra=0 (ignored when IPv6 is off).
 // The kernel work lives in shared/netlink/veth.ts; this module is the plugin-facing API plus the
 // helpers CHECK needs to recognise a veth and its peer.
+import { ifnameTaken } from '../cni/errors.js';
 import {
   type Link,
   type Netlink,
@@ -23,7 +24,14 @@ export { randomVethName } from '../netlink/index.js';
  */
 export function setupVeth(o: SetupVethOptions): VethPair {
   if (o.mtu !== undefined && o.mtu <= 0) o = { ...o, mtu: undefined };
-  return netlinkSetupVeth(o);
+  try {
+    return netlinkSetupVeth(o);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('container veth name (') && o.container.findLink(o.ifName)) {
+      throw ifnameTaken(err.message, o.ifName);
+    }
+    throw err;
+  }
 }
 
 /** True when `link` is a veth. */

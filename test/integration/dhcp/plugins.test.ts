@@ -132,7 +132,7 @@ d('dhcp IPAM through the bridge and macvlan plugins (node netns, dnsmasq on the 
     spawnSync('ip', ['-n', ctr, 'route', 'del', 'default']);
     const bad = await runInNode(node, 'bridge', env('CHECK', 'ctr-br', ctr), { ...conf, prevResult: res });
     expect(bad.status).toBe(1);
-    expect(bad.json).toEqual({ code: 999, msg: 'Expected Route 0.0.0.0/0 via 10.79.31.1 not found in routing table' });
+    expect(bad.json).toEqual({ code: 101, msg: 'Expected Route 0.0.0.0/0 via 10.79.31.1 not found in routing table' });
 
     const del = await runInNode(node, 'bridge', env('DEL', 'ctr-br', ctr), conf);
     expect(del.status, del.stdout + del.stderr).toBe(0);

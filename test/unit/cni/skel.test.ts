@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SysError } from '../../../shared/sys/libc.js';
 import { TSCNI_VERSION } from '../../../shared/cni/about.js';
 import { CniError } from '../../../shared/cni/errors.js';
 import type { CmdArgs, Plugin } from '../../../shared/cni/plugin.js';
@@ -324,6 +325,21 @@ describe('skel: running the plugin', () => {
     expect(r.stdout).not.toContain('at ');
     expect(r.stderr).toContain('boom');
     expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('a kernel refusal (SysError, also as a cause) is code 100, not 999', async () => {
+    const refusal = new SysError('link add eth0', 17);
+    for (const thrown of [refusal, new Error(`failed to create dummy interface: ${refusal.message}`, { cause: refusal })]) {
+      const r = await run({}, conf('1.0.0'), {
+        plugin: {
+          add: async () => {
+            throw thrown;
+          },
+        },
+      });
+      expect(errorOf(r)).toStrictEqual({ code: 100, msg: thrown.message });
+      expect(thrown.message).toContain('EEXIST');
+    }
   });
 
   it("ADD and DEL into the plugin's own netns fail with code 8 unless CNI_NETNS_OVERRIDE", async () => {
