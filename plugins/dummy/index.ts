@@ -6,9 +6,9 @@ import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
 import { checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs } from '../../shared/iface/check.js';
-import { configureIface } from '../../shared/iface/configure.js';
+import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  assignInterface, ipamCheck, ipamDel, ipamGc, ipamStatus, requireIpam, Rollback, withIpam,
+  ipamCheck, ipamDel, ipamGc, ipamStatus, requireIpam, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { type DummyOptions, Netlink } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/dummy.js';
@@ -49,9 +49,7 @@ async function add(args: CmdArgs): Promise<Result> {
   const result: Result = { cniVersion: args.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac ?? '', sandbox: args.netns }] };
   await rollback.guard(() =>
     withIpam(ipam, args, async (ipamResult) => {
-      result.ips = assignInterface(ipamResult.ips, 0);
-      if (ipamResult.routes) result.routes = ipamResult.routes;
-      await configureIface(nl, args.ifName, result);
+      await applyIpamResult(nl, args.ifName, result, ipamResult);
       // dummy passes the IPAM's DNS through, unlike macvlan/ipvlan/vlan.
       if (ipamResult.dns) result.dns = ipamResult.dns;
     }),

@@ -8,7 +8,7 @@ import { runtimeDeviceID } from '../../shared/cni/runtime-config.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
 import { checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
-import { configureIface } from '../../shared/iface/configure.js';
+import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
   assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
@@ -160,9 +160,7 @@ async function add(args: CmdArgs): Promise<Result> {
     rollback.add(() => moveOut(cont, cont.getLink(args.ifName), host));
     await rollback.guard(() =>
       withIpam(ipamType(conf), args, async (ipamResult) => {
-        result.ips = assignInterface(ipamResult.ips, 0);
-        if (ipamResult.routes) result.routes = ipamResult.routes;
-        await configureIface(cont, args.ifName, result);
+        await applyIpamResult(cont, args.ifName, result, ipamResult);
       }),
     );
   }

@@ -9,9 +9,9 @@ import { openContainerNetns } from '../../shared/container/netns.js';
 import {
   checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
-import { configureIface } from '../../shared/iface/configure.js';
+import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
+  hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { type IpvlanMode, type IpvlanOptions, Netlink, type NetnsHandle } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/ipvlan.js';
@@ -90,12 +90,7 @@ async function add(args: CmdArgs): Promise<Result> {
   const rollback = new Rollback();
   rollback.add(() => deleteLinkIfPresent(nl, args.ifName));
   const result: Result = { cniVersion: args.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac ?? '', sandbox: args.netns }] };
-  const apply = async (source: Result): Promise<void> => {
-    result.ips = assignInterface(source.ips, 0);
-    if (source.routes) result.routes = source.routes;
-    setNotify(nl, args.ifName);
-    await configureIface(nl, args.ifName, result);
-  };
+  const apply = (source: Result): Promise<void> => applyIpamResult(nl, args.ifName, result, source, () => setNotify(nl, args.ifName));
   await rollback.guard(async () => {
     if (hasIpam(conf)) await withIpam(ipamType(conf), args, apply);
     else await apply(args.prevResult as Result);

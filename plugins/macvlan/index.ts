@@ -7,9 +7,9 @@ import { openContainerNetns } from '../../shared/container/netns.js';
 import {
   checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
-import { configureIface } from '../../shared/iface/configure.js';
+import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
+  hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { type Link, Netlink, type NetnsHandle } from '../../shared/netlink/index.js';
 import type { MacvlanMode, MacvlanOptions } from '../../shared/netlink/link-types.js';
@@ -101,10 +101,7 @@ async function add(args: CmdArgs): Promise<Result> {
   await rollback.guard(async () => {
     if (hasIpam(conf)) {
       await withIpam(ipamType(conf), args, async (ipamResult) => {
-        result.ips = assignInterface(ipamResult.ips, 0);
-        if (ipamResult.routes) result.routes = ipamResult.routes;
-        setNotify(nl, args.ifName);
-        await configureIface(nl, args.ifName, result);
+        await applyIpamResult(nl, args.ifName, result, ipamResult, () => setNotify(nl, args.ifName));
       });
     } else {
       nl.setLinkUp(link);

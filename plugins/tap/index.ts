@@ -6,9 +6,9 @@ import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { DNS, Result } from '../../shared/cni/types.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
 import { containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
-import { configureIface } from '../../shared/iface/configure.js';
+import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
+  hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { Netlink } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/tap.js';
@@ -76,10 +76,7 @@ async function add(args: CmdArgs): Promise<Result> {
     result.interfaces = [{ name: args.ifName, mac: link.mac ?? '', sandbox: args.netns }];
     if (hasIpam(conf)) {
       await withIpam(ipamType(conf), args, async (ipamResult) => {
-        result.ips = assignInterface(ipamResult.ips, 0);
-        if (ipamResult.routes) result.routes = ipamResult.routes;
-        setNotify(nl, args.ifName, false);
-        await configureIface(nl, args.ifName, result);
+        await applyIpamResult(nl, args.ifName, result, ipamResult, () => setNotify(nl, args.ifName, false));
       });
     }
   });

@@ -8,9 +8,9 @@ import { openContainerNetns } from '../../shared/container/netns.js';
 import {
   checkContainerLink, checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute,
 } from '../../shared/iface/check.js';
-import { configureIface } from '../../shared/iface/configure.js';
+import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  assignInterface, ipamCheck, ipamDel, ipamGc, ipamStatus, requireIpam, Rollback, withIpam,
+  ipamCheck, ipamDel, ipamGc, ipamStatus, requireIpam, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { Netlink, type NetnsHandle, type VlanOptions } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/vlan.js';
@@ -69,9 +69,7 @@ async function add(args: CmdArgs): Promise<Result> {
   const result: Result = { cniVersion: args.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac ?? '', sandbox: args.netns }] };
   await rollback.guard(() =>
     withIpam(ipam, args, async (ipamResult) => {
-      result.ips = assignInterface(ipamResult.ips, 0);
-      if (ipamResult.routes) result.routes = ipamResult.routes;
-      await configureIface(nl, args.ifName, result);
+      await applyIpamResult(nl, args.ifName, result, ipamResult);
     }),
   );
   if (conf.dns) result.dns = conf.dns;

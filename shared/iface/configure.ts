@@ -11,6 +11,7 @@
 //   without gw uses the first gateway of its family; priority, table and scope are honoured, mtu and
 //   advmss are not (as in the reference).
 import type { IPConfig, Result, Route } from '../cni/types.js';
+import { assignInterface } from '../ipam/index.js';
 import { formatIP, isErrno, type Link, type Netlink, parseCidr, readSysctl, writeSysctl } from '../netlink/index.js';
 import { maskBytes } from '../netlink/ipaddr.js';
 
@@ -159,3 +160,22 @@ export function networkOfCidr(cidr: string): string {
 
 /** True for "already there" kernel refusals (EEXIST). */
 export const isExists = (err: unknown): boolean => isErrno(err, 'EEXIST');
+
+/**
+ * The ADD step every single-interface plugin (macvlan, ipvlan, vlan, dummy, tap, host-device) runs
+ * after IPAM: the IPAM result's addresses become the container interface's (index 0) and its routes
+ * the result's, then both are applied to `<if>`. `beforeConfigure` runs just before the addresses go
+ * on (arp_notify/ndisc_notify for the plugins that set them).
+ */
+export async function applyIpamResult(
+  nl: Netlink,
+  ifName: string,
+  result: Result,
+  ipamResult: Result,
+  beforeConfigure?: () => void,
+): Promise<void> {
+  result.ips = assignInterface(ipamResult.ips, 0);
+  if (ipamResult.routes) result.routes = ipamResult.routes;
+  beforeConfigure?.();
+  await configureIface(nl, ifName, result);
+}
