@@ -10,7 +10,7 @@ import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/co
 import { checkLinkMac, containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
 import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  assignInterface, hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
+  assignInterface, forwardStatusAndGcToIpam, hasIpam, ipamCheck, ipamDel, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { type Link, Netlink, type NetnsHandle } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/host-device.js';
@@ -197,14 +197,11 @@ async function check(args: CmdArgs): Promise<void> {
   validateExpectedRoute(cont, prev.routes ?? []);
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  const conf = parseConfig<HostDeviceConf>(args.stdinData, v);
-  if (hasIpam(conf)) await ipamStatus(ipamType(conf), args);
-}
-
-async function gc(args: CmdArgs): Promise<void> {
-  const conf = parseConfig<HostDeviceConf>(args.stdinData, v);
-  if (hasIpam(conf)) await ipamGc(ipamType(conf), args);
-}
-
-export const plugin: Plugin = { name: 'host-device', description: 'CNI host-device plugin', add, del, check, status, gc };
+export const plugin: Plugin = {
+  name: 'host-device',
+  description: 'CNI host-device plugin',
+  add,
+  del,
+  check,
+  ...forwardStatusAndGcToIpam((args) => parseConfig<HostDeviceConf>(args.stdinData, v)),
+};

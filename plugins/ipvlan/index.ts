@@ -11,7 +11,7 @@ import {
 } from '../../shared/iface/check.js';
 import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
+  forwardStatusAndGcToIpam, hasIpam, ipamCheck, ipamDel, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { type IpvlanMode, type IpvlanOptions, Netlink, type NetnsHandle } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/ipvlan.js';
@@ -124,14 +124,11 @@ async function check(args: CmdArgs): Promise<void> {
   validateExpectedRoute(nl, prev.routes ?? []);
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  const conf = parseConfig<IpvlanConf>(args.stdinData, v);
-  if (hasIpam(conf)) await ipamStatus(ipamType(conf), args);
-}
-
-async function gc(args: CmdArgs): Promise<void> {
-  const conf = parseConfig<IpvlanConf>(args.stdinData, v);
-  if (hasIpam(conf)) await ipamGc(ipamType(conf), args);
-}
-
-export const plugin: Plugin = { name: 'ipvlan', description: 'CNI ipvlan plugin', add, del, check, status, gc };
+export const plugin: Plugin = {
+  name: 'ipvlan',
+  description: 'CNI ipvlan plugin',
+  add,
+  del,
+  check,
+  ...forwardStatusAndGcToIpam((args) => parseConfig<IpvlanConf>(args.stdinData, v)),
+};

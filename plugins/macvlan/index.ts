@@ -9,7 +9,7 @@ import {
 } from '../../shared/iface/check.js';
 import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
+  forwardStatusAndGcToIpam, hasIpam, ipamCheck, ipamDel, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { type Link, Netlink, type NetnsHandle } from '../../shared/netlink/index.js';
 import type { MacvlanMode, MacvlanOptions } from '../../shared/netlink/link-types.js';
@@ -142,14 +142,11 @@ async function check(args: CmdArgs): Promise<void> {
   validateExpectedRoute(nl, prev.routes ?? []);
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  const conf = loadConf(args);
-  if (hasIpam(conf)) await ipamStatus(ipamType(conf), args);
-}
-
-async function gc(args: CmdArgs): Promise<void> {
-  const conf = loadConf(args);
-  if (hasIpam(conf)) await ipamGc(ipamType(conf), args);
-}
-
-export const plugin: Plugin = { name: 'macvlan', description: 'CNI macvlan plugin', add, del, check, status, gc };
+export const plugin: Plugin = {
+  name: 'macvlan',
+  description: 'CNI macvlan plugin',
+  add,
+  del,
+  check,
+  ...forwardStatusAndGcToIpam(loadConf),
+};

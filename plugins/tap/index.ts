@@ -8,7 +8,7 @@ import { openContainerNetns } from '../../shared/container/netns.js';
 import { containerInterfaceOf, requirePrevResult, validateExpectedInterfaceIPs, validateExpectedRoute } from '../../shared/iface/check.js';
 import { applyIpamResult } from '../../shared/iface/configure.js';
 import {
-  hasIpam, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
+  forwardStatusAndGcToIpam, hasIpam, ipamCheck, ipamDel, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
 import { Netlink } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/tap.js';
@@ -101,14 +101,11 @@ async function check(args: CmdArgs): Promise<void> {
   validateExpectedRoute(nl, prev.routes ?? []);
 }
 
-async function status(args: CmdArgs): Promise<void> {
-  const conf = parseConfig<TapConf>(args.stdinData, v);
-  if (hasIpam(conf)) await ipamStatus(ipamType(conf), args);
-}
-
-async function gc(args: CmdArgs): Promise<void> {
-  const conf = parseConfig<TapConf>(args.stdinData, v);
-  if (hasIpam(conf)) await ipamGc(ipamType(conf), args);
-}
-
-export const plugin: Plugin = { name: 'tap', description: 'CNI tap plugin', add, del, check, status, gc };
+export const plugin: Plugin = {
+  name: 'tap',
+  description: 'CNI tap plugin',
+  add,
+  del,
+  check,
+  ...forwardStatusAndGcToIpam((args) => parseConfig<TapConf>(args.stdinData, v)),
+};

@@ -1,7 +1,7 @@
 // IPAM delegation as the main plugins use it (REFERENCE §1.7): run `<ipam.type>` ADD and release
 // it (IPAM DEL) when a later step of the ADD fails; forward DEL/CHECK/STATUS/GC; the DNS rule of
 // bridge and ptp; the "<0.3.0: at most one address per family" check.
-import type { CmdArgs } from '../cni/plugin.js';
+import type { CmdArgs, Plugin } from '../cni/plugin.js';
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from '../cni/delegate.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import type { DNS, IPConfig, Result } from '../cni/types.js';
@@ -66,6 +66,23 @@ export async function ipamStatus(type: string, args: Args): Promise<void> {
 
 export async function ipamGc(type: string, args: Args): Promise<void> {
   await delegateGc(type, args.stdinData, args.env);
+}
+
+/**
+ * STATUS and GC of a plugin whose only state beyond its links is the IPAM allocation: both forward
+ * to the configured IPAM plugin, and succeed without one (an L2 config has nothing to report).
+ */
+export function forwardStatusAndGcToIpam(load: (args: CmdArgs) => ConfWithIpam): Required<Pick<Plugin, 'status' | 'gc'>> {
+  return {
+    status: async (args) => {
+      const type = ipamType(load(args));
+      if (type !== '') await ipamStatus(type, args);
+    },
+    gc: async (args) => {
+      const type = ipamType(load(args));
+      if (type !== '') await ipamGc(type, args);
+    },
+  };
 }
 
 /**
