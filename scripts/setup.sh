@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in iproute2 iptables nftables dnsmasq-base containernetworking-plugins iputils-ping strace podman runc busybox-static; do
+# dbus-daemon: a private bus for the firewall plugin's firewalld tests; golang-go and the two go-cni
+# packages: a driver built on containerd's own CNI library (GOPATH mode, offline); conntrack and socat:
+# independent oracles and traffic for portmap's tests.
+for p in iproute2 iptables nftables dnsmasq-base containernetworking-plugins iputils-ping strace podman runc busybox-static \
+  dbus-daemon golang-go golang-github-containerd-go-cni-dev golang-github-appc-cni-dev conntrack socat kmod; do
   have_pkg "$p" || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
