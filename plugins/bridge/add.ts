@@ -12,8 +12,8 @@ import { setupIPMasq, setupMacSpoofCheck, teardownIPMasq, teardownMacSpoofCheck 
 import { configureIface } from '../../shared/iface/configure.js';
 import { setupVeth } from '../../shared/iface/veth.js';
 import { assignInterface, checkAddressesFitVersion, chooseDns, ipamAdd, ipamDelQuietly, Rollback } from '../../shared/ipam/index.js';
-import { type Link, Netlink, parseCidr, writeSysctl, formatIP } from '../../shared/netlink/index.js';
-import { maskBytes } from '../../shared/netlink/ipaddr.js';
+import { type Family, formatIP, ipFamily, mustParsePrefix, networkOf, nextIP, prefixLength } from '../../shared/ip/index.js';
+import { type Link, Netlink, writeSysctl } from '../../shared/netlink/index.js';
 import { type BridgeConf, isLayer3, loadConf, validateForAdd, wantsVlanFiltering } from './config.js';
 import { attachPort, bridgeByName, enableForwarding, ensureAddr, ensureBridge, ensureVlanInterface, waitPortUp } from './links.js';
 import { trace } from './trace.js';
@@ -22,17 +22,9 @@ import { planPortVlans } from './vlan.js';
 /** Index of the container interface in the result: [bridge, host veth, container]. */
 const CONTAINER_IF = 2;
 
-const isV6 = (s: string): boolean => s.includes(':');
-
 /** network + 1: the gateway the reference assumes when IPAM names none. */
 export function gatewayFor(cidr: string): string {
-  const c = parseCidr(cidr);
-  const net = maskBytes(c.bytes, c.prefixLen);
-  for (let i = net.length - 1; i >= 0; i--) {
-    net[i] = (net[i]! + 1) & 0xff;
-    if (net[i] !== 0) break;
-  }
-  return formatIP(net);
+  return formatIP(nextIP(networkOf(mustParsePrefix(cidr))));
 }
 
 export interface Gateways {
@@ -50,7 +42,7 @@ export function calcGateways(ips: IPConfig[], routes: Route[], conf: Pick<Bridge
   const gws: Gateways = { v4: [], v6: [] };
   const defaultFound = { 4: false, 6: false };
   for (const ipc of ips) {
-    const family = isV6(ipc.address) ? 6 : 4;
+    const family = ipFamily(ipc.address);
     const defaultDst = family === 4 ? '0.0.0.0/0' : '::/0';
     ipc.interface = CONTAINER_IF;
     if (ipc.gateway === undefined && conf.isGateway) ipc.gateway = gatewayFor(ipc.address);
@@ -69,10 +61,10 @@ export function calcGateways(ips: IPConfig[], routes: Route[], conf: Pick<Bridge
   return gws;
 }
 
-function isDefaultRoute(dst: string, family: 4 | 6): boolean {
+function isDefaultRoute(dst: string, family: Family): boolean {
   try {
-    const c = parseCidr(dst);
-    return c.family === family && c.prefixLen === 0;
+    const c = mustParsePrefix(dst);
+    return c.ip.family === family && prefixLength(c) === 0;
   } catch {
     return false;
   }

@@ -1,9 +1,9 @@
 // Host-side link work of the bridge plugin (REFERENCE §3.1): the bridge, the gateway address on
 // it (ensureAddr), the vlan gateway interface, the port settings of the host veth, forwarding.
 // Everything runs through a netlink handle of the host netns (the plugin's own).
-import { isErrno, type Link, type Netlink, parseCidr, readSysctl, writeSysctl } from '../../shared/netlink/index.js';
+import { containsIP, equalIP, type Family, type IPNet, mustParsePrefix, prefixLength } from '../../shared/ip/index.js';
+import { isErrno, type Link, type Netlink, readSysctl, writeSysctl } from '../../shared/netlink/index.js';
 import { NetlinkSocket } from '../../shared/netlink/socket.js';
-import { maskBytes } from '../../shared/netlink/ipaddr.js';
 import { setupVeth } from '../../shared/iface/veth.js';
 import { applyPortVlans, planPortVlans, type PortVlanPlan } from './vlan.js';
 
@@ -112,14 +112,8 @@ export function attachPort(host: Netlink, br: Link, port: Link, spec: PortSpec):
   }
 }
 
-const sameNet = (a: { bytes: Uint8Array; prefixLen: number }, b: { bytes: Uint8Array; prefixLen: number }): boolean =>
-  Buffer.from(a.bytes).equals(Buffer.from(b.bytes)) && a.prefixLen === b.prefixLen;
-
-/** Does prefix `net` contain address `ip` (same family)? */
-function contains(net: { bytes: Uint8Array; prefixLen: number }, ip: Uint8Array): boolean {
-  if (net.bytes.length !== ip.length) return false;
-  return Buffer.from(maskBytes(net.bytes, net.prefixLen)).equals(Buffer.from(maskBytes(ip, net.prefixLen)));
-}
+/** The same address with the same prefix length. */
+const sameNet = (a: IPNet, b: IPNet): boolean => equalIP(a.ip, b.ip) && prefixLength(a) === prefixLength(b);
 
 /**
  * The reference's ensureAddr: puts `cidr` (gateway/len) on `link`. An identical address is a no-op.
@@ -129,11 +123,11 @@ function contains(net: { bytes: Uint8Array; prefixLen: number }, ip: Uint8Array)
  */
 export function ensureAddr(host: Netlink, link: Link, cidr: string, force: boolean): void {
   const ZERO = '00:00:00:00:00:00';
-  const want = parseCidr(cidr);
-  for (const a of host.listAddresses({ ifindex: link.index, family: want.family })) {
-    const have = parseCidr(a.address);
+  const want = mustParsePrefix(cidr);
+  for (const a of host.listAddresses({ ifindex: link.index, family: want.ip.family })) {
+    const have = mustParsePrefix(a.address);
     if (sameNet(have, want)) return;
-    if (want.family === 4 || contains(have, want.bytes) || contains(want, have.bytes)) {
+    if (want.ip.family === 4 || containsIP(have, want.ip) || containsIP(want, have.ip)) {
       if (!force) throw new Error(`${q(link.name)} already has an IP address different from ${cidr}`);
       try {
         host.deleteAddress(link, a.address);
@@ -184,7 +178,7 @@ export function ensureVlanInterface(host: Netlink, br: Link, vlan: number, prese
 }
 
 /** ip_forward (IPv4) or conf/all/forwarding (IPv6) = 1, written only when not already 1. */
-export function enableForwarding(host: Netlink, family: 4 | 6): void {
+export function enableForwarding(host: Netlink, family: Family): void {
   const key = family === 4 ? ['net', 'ipv4', 'ip_forward'] : ['net', 'ipv6', 'conf', 'all', 'forwarding'];
   host.inNetns(() => {
     if (readSysctl(key) === '1') return;

@@ -3,7 +3,7 @@
 // empties, 4-space indentation).
 import { CniError, ErrorCode } from './errors.js';
 import { describeValue, foldGet, isJsonObject, jsonTypeName, type JsonObject } from './fold.js';
-import { canonicalCIDR, canonicalIP, ipFamily } from '../ip/text.js';
+import { canonicalCIDR, canonicalIP, ipFamily } from '../ip/index.js';
 import { goJSONIndent } from './json-out.js';
 import type { DNS, IPConfig, Interface, Result, Route } from './types.js';
 import { FAMILY_VERSIONS, effectiveVersion, resultFamily, type ResultFamily } from './versions.js';

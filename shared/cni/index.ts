@@ -6,7 +6,7 @@ export * from './config.js';
 export * from './convert.js';
 export * from './delegate.js';
 export * from './errors.js';
-export * from '../ip/text.js';
+export { canonicalCIDR, canonicalIP, ipFamily } from '../ip/index.js';
 export * from './json-out.js';
 export * from './plugin.js';
 export * from './runtime-config.js';

@@ -8,7 +8,8 @@
 // sandbox and MAC). Failures are CniErrors with code 101 (tscni's "CHECK failed") and the reference's wording.
 import { checkFailed, CniError, ErrorCode } from '../cni/errors.js';
 import type { Interface, IPConfig, Result, Route } from '../cni/types.js';
-import { type Link, type Netlink, parseCidr, parseIP } from '../netlink/index.js';
+import { equalIP, type IP, mustParsePrefix, parseIP, prefixLength } from '../ip/index.js';
+import type { Link, Netlink } from '../netlink/index.js';
 import type { Route as KernelRoute } from '../netlink/index.js';
 import { networkOfCidr } from './configure.js';
 
@@ -21,10 +22,15 @@ export function requirePrevResult(prev: Result | undefined, msg = 'required prev
   return prev;
 }
 
+/** Is `text` (as the kernel printed it) the address `ip`? */
+const textIs = (text: string, ip: IP): boolean => {
+  const x = parseIP(text);
+  return x !== undefined && equalIP(x, ip);
+};
+
 const sameIP = (a: string, b: string): boolean => {
-  const x = parseIP(a);
   const y = parseIP(b);
-  return !!x && !!y && x.family === y.family && Buffer.from(x.bytes).equals(Buffer.from(y.bytes));
+  return y !== undefined && textIs(a, y);
 };
 
 export function validateExpectedInterfaceIPs(nl: Netlink, ifName: string, ips: readonly IPConfig[]): void {
@@ -34,8 +40,9 @@ export function validateExpectedInterfaceIPs(nl: Netlink, ifName: string, ips: r
   const addrs = nl.listAddresses({ ifindex: link.index });
   let routes: KernelRoute[] | undefined;
   for (const ipc of ips) {
-    const want = parseCidr(ipc.address);
-    const found = addrs.some((a) => a.prefixLen === want.prefixLen && sameIP(a.ip, ipc.address.split('/')[0] ?? ''));
+    const want = mustParsePrefix(ipc.address);
+    const wantLen = prefixLength(want);
+    const found = addrs.some((a) => a.prefixLen === wantLen && textIs(a.ip, want.ip));
     if (!found) throw checkFailed(`Failed to match addr ${ipc.address} on interface ${ifName}`);
     const prefix = networkOfCidr(ipc.address);
     routes ??= nl.listRoutes();

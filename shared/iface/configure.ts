@@ -12,15 +12,15 @@
 //   advmss are not (as in the reference).
 import type { IPConfig, Result, Route } from '../cni/types.js';
 import { assignInterface } from '../ipam/index.js';
-import { formatIP, isErrno, type Link, type Netlink, parseCidr, readSysctl, writeSysctl } from '../netlink/index.js';
-import { maskBytes } from '../netlink/ipaddr.js';
+import { formatNetwork, ipFamily, mustParsePrefix } from '../ip/index.js';
+import { isErrno, type Link, type Netlink, readSysctl, writeSysctl } from '../netlink/index.js';
 
 const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Go's `%v` of an IPConfig is unreadable; this names the address (and gateway) instead. */
 const describeIP = (ipc: IPConfig): string => (ipc.gateway ? `${ipc.address} (gateway ${ipc.gateway})` : ipc.address);
 
-const isV6 = (cidrOrIP: string): boolean => cidrOrIP.includes(':');
+const isV6 = (cidrOrIP: string): boolean => ipFamily(cidrOrIP) === 6;
 
 export interface ConfigureIfaceOptions {
   /** Longest wait for IPv6 DAD to settle, in ms (default 5000, as the reference). */
@@ -154,8 +154,7 @@ export async function configureIface(nl: Netlink, ifName: string, result: Result
 
 /** The network form of "ip/len" ("10.1.2.3/24" -> "10.1.2.0/24"). */
 export function networkOfCidr(cidr: string): string {
-  const c = parseCidr(cidr);
-  return `${formatIP(maskBytes(c.bytes, c.prefixLen))}/${c.prefixLen}`;
+  return formatNetwork(mustParsePrefix(cidr));
 }
 
 /** True for "already there" kernel refusals (EEXIST). */

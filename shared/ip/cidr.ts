@@ -1,4 +1,5 @@
-// CIDR math on top of ip.ts, following Go's net.ParseCIDR / net.IPNet semantics.
+// The suite's one CIDR type, on top of ip.ts, following Go's net.ParseCIDR / net.IPNet semantics.
+// What the kernel takes is a view of it: prefixLength(net), ipToBytes(net.ip), ipToBytes(networkOf(net)).
 import { type Family, type IP, familyBits, formatIP, parseIP } from './ip.js';
 
 /** A prefix. `ip` keeps the host bits as written (CNI results print "10.1.2.3/24", not the network). */
@@ -12,14 +13,17 @@ export interface IPNet {
   readonly maskBits: 32 | 128;
 }
 
-/** Go's net.ParseCIDR: "addr/len" with a decimal length within the address's width. */
+/**
+ * Go's net.ParseCIDR: "addr/len" with a decimal length within the address's width (leading zeros
+ * allowed, as Go's dtoi allows them: "10.0.0.0/024" is a /24).
+ */
 export function parseCIDR(s: string): IPNet | undefined {
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
   const addr = s.slice(0, slash);
   const len = s.slice(slash + 1);
   const ip = parseIP(addr);
-  if (!ip || !/^[0-9]{1,3}$/.test(len)) return undefined;
+  if (!ip || !/^[0-9]+$/.test(len)) return undefined;
   const maskBits = addr.includes(':') ? 128 : 32;
   const prefix = Number(len);
   if (prefix > maskBits) return undefined;
@@ -64,15 +68,60 @@ export function overlaps(a: IPNet, b: IPNet): boolean {
   return containsIP(a, networkOf(b)) || containsIP(b, networkOf(a));
 }
 
+/**
+ * The prefix length within the IP's own family: what the kernel takes and Go's IPNet.String()
+ * prints. Equal to `prefix` except for IPv4-mapped input with an IPv6 mask, where Go keeps the
+ * mask's last 32 bits ("::ffff:10.1.2.3/120" is 10.1.2.3/24).
+ */
+export function prefixLength(net: IPNet): number {
+  return Math.max(0, net.prefix - (net.maskBits - familyBits(net.ip.family)));
+}
+
 /** "ip/len" with the host bits as written: CNI results and Go's IPNet.String() both print it so. */
 export function formatCIDR(net: IPNet): string {
-  // Go prints a mapped address with an IPv6 mask by its IPv4 part and the mask's last 32 bits.
-  const prefix = Math.max(0, net.prefix - (net.maskBits - familyBits(net.ip.family)));
-  return `${formatIP(net.ip)}/${prefix}`;
+  return `${formatIP(net.ip)}/${prefixLength(net)}`;
+}
+
+/** "network/len" ("10.1.2.3/24" -> "10.1.2.0/24"): how the kernel and iptables show a prefix. */
+export function formatNetwork(net: IPNet): string {
+  return `${formatIP(networkOf(net))}/${prefixLength(net)}`;
 }
 
 export function netOf(ip: IP, prefix: number): IPNet {
   return { ip, prefix, maskBits: familyBits(ip.family) as 32 | 128 };
 }
 
-export type { Family };
+/** The host prefix of an address: ip/32 or ip/128. */
+export const hostNetOf = (ip: IP): IPNet => netOf(ip, familyBits(ip.family));
+
+/**
+ * A prefix as an API argument (netlink's): "ip/len", or a bare IP meaning its host prefix.
+ * Throws TypeError `invalid CIDR "<text>"`, quoting the address part when that is what is wrong.
+ */
+export function mustParsePrefix(s: string): IPNet {
+  const slash = s.indexOf('/');
+  const addr = slash < 0 ? s : s.slice(0, slash);
+  const ip = parseIP(addr);
+  if (!ip) throw new TypeError(`invalid CIDR "${addr}"`);
+  if (slash < 0) return hostNetOf(ip);
+  const net = parseCIDR(s);
+  if (!net) throw new TypeError(`invalid CIDR "${s}"`);
+  return net;
+}
+
+/** Canonical "ip/len" (host bits kept, as libcni's types.IPNet prints it), or undefined if invalid. */
+export function canonicalCIDR(text: string): string | undefined {
+  const net = parseCIDR(text);
+  return net ? formatCIDR(net) : undefined;
+}
+
+/**
+ * Address family of an IP or CIDR text as Go decides it (To4() != nil: IPv4-mapped counts as 4).
+ * Unparsable text falls back to "contains a colon" so a conversion never throws.
+ */
+export function ipFamily(text: string): Family {
+  const slash = text.indexOf('/');
+  const ip = parseIP(slash >= 0 ? text.slice(0, slash) : text);
+  if (ip) return ip.family;
+  return text.includes(':') ? 6 : 4;
+}

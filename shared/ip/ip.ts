@@ -1,8 +1,9 @@
-// IP addresses as (family, BigInt) pairs, parsed and printed exactly like Go's net.ParseIP and
-// net.IP.String(): the reference plugins print addresses that way and name files after them
-// (host-local's <dataDir>/<net>/<ip>), so any difference would change results and on-disk state.
+// The suite's one IP address model: (family, BigInt) pairs, parsed and printed exactly like Go's
+// net.ParseIP and net.IP.String(): the reference plugins print addresses that way and name files
+// after them (host-local's <dataDir>/<net>/<ip>), so any difference would change results and
+// on-disk state. Bytes (what netlink sends and receives) are a view: ipToBytes / ipFromBytes.
 
-import { formatIP as formatIPText, isIPv4Bytes, parseIP as parseIPText } from './text.js';
+import { formatIPText, isV4Mapped, parseIPText } from './text.js';
 
 export type Family = 4 | 6;
 
@@ -20,29 +21,47 @@ export function ipOf(family: Family, value: bigint): IP {
   return { family, value };
 }
 
-function bytesToValue(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const byte of b) v = (v << 8n) | BigInt(byte);
-  return v;
+/**
+ * The IP of 4 address bytes (IPv4) or 16 (IPv6; IPv4-mapped folds to IPv4, as Go's To4() does):
+ * the kernel's and Go's byte form. Throws TypeError for any other length.
+ */
+export function ipFromBytes(b: Uint8Array): IP {
+  if (b.length !== 4 && b.length !== 16) throw new TypeError(`address of ${b.length} bytes`);
+  const family: Family = b.length === 4 || isV4Mapped(b) ? 4 : 6;
+  let value = 0n;
+  for (let i = b.length === 16 && family === 4 ? 12 : 0; i < b.length; i++) value = (value << 8n) | BigInt(b[i] as number);
+  return { family, value };
 }
 
-function valueToBytes(family: Family, value: bigint): Uint8Array {
-  const out = new Uint8Array(familyBits(family) / 8);
-  for (let i = out.length - 1, v = value; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
+/** The address bytes the kernel takes: 4 for IPv4, 16 for IPv6 (network byte order). */
+export function ipToBytes(ip: IP): Uint8Array {
+  const out = new Uint8Array(familyBits(ip.family) / 8);
+  for (let i = out.length - 1, v = ip.value; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
   return out;
 }
 
 /** Go's net.ParseIP: undefined where Go returns nil. IPv4-mapped IPv6 folds to IPv4. */
 export function parseIP(s: string): IP | undefined {
   const b = parseIPText(s);
-  if (!b) return undefined;
-  if (isIPv4Bytes(b)) return { family: 4, value: bytesToValue(b.length === 4 ? b : b.subarray(12)) };
-  return { family: 6, value: bytesToValue(b) };
+  return b ? ipFromBytes(b) : undefined;
+}
+
+/** parseIP for API arguments: throws TypeError `invalid <what> "<s>"` instead of returning undefined. */
+export function mustParseIP(s: string, what = 'IP address'): IP {
+  const ip = parseIP(s);
+  if (!ip) throw new TypeError(`invalid ${what} "${s}"`);
+  return ip;
 }
 
 /** Go's net.IP.String(): dotted quad for IPv4 (and IPv4-mapped), RFC 5952 compression for IPv6. */
 export function formatIP(ip: IP): string {
-  return formatIPText(valueToBytes(ip.family, ip.value));
+  return formatIPText(ipToBytes(ip));
+}
+
+/** Text of an IP as Go prints it after parsing, or undefined when Go would reject it. */
+export function canonicalIP(text: string): string | undefined {
+  const ip = parseIP(text);
+  return ip ? formatIP(ip) : undefined;
 }
 
 export function compareIP(a: IP, b: IP): number {

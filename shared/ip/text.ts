@@ -1,7 +1,7 @@
-// The one parser and printer of IP text in the suite (netlink, results, host-local file names all use it).
-// IP and CIDR text the way Go's net package reads and prints it. Results pass through Go's
-// net.IP / net.IPNet in the reference, so a prevResult address comes back canonical:
-// lower-case hex, RFC 5952 zero compression, IPv4-mapped IPv6 printed dotted, host bits kept.
+// The text codec under shared/ip's one address model (ip.ts, cidr.ts; use those): IP text <-> Go's
+// byte form, read and printed the way Go's net package does. Results pass through Go's net.IP /
+// net.IPNet in the reference, so a prevResult address comes back canonical: lower-case hex,
+// RFC 5952 zero compression, IPv4-mapped IPv6 printed dotted.
 
 function parseIPv4(text: string): Uint8Array | undefined {
   const parts = text.split('.');
@@ -61,25 +61,21 @@ function parseIPv6(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** Parses an IP like Go's net.ParseIP: 4 bytes for dotted IPv4, 16 for IPv6; undefined if invalid. */
-export function parseIP(text: string): Uint8Array | undefined {
+/** Go's net.ParseIP on text: 4 bytes for dotted IPv4, 16 for IPv6 (IPv4-mapped stays 16); undefined if invalid. */
+export function parseIPText(text: string): Uint8Array | undefined {
   if (text.includes(':')) return parseIPv6(text);
   return parseIPv4(text);
 }
 
-function isV4Mapped(b: Uint8Array): boolean {
+/** The 16-byte IPv4-mapped IPv6 form ("::ffff:a.b.c.d"), which Go's To4() folds to IPv4. */
+export function isV4Mapped(b: Uint8Array): boolean {
   if (b.length !== 16) return false;
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
   return b[10] === 0xff && b[11] === 0xff;
 }
 
-/** Go's To4() != nil: dotted IPv4 and IPv4-mapped IPv6 both count as IPv4. */
-export function isIPv4Bytes(b: Uint8Array): boolean {
-  return b.length === 4 || isV4Mapped(b);
-}
-
-/** Go's net.IP.String(). */
-export function formatIP(b: Uint8Array): string {
+/** Go's net.IP.String() of 4 or 16 bytes: dotted IPv4 (also IPv4-mapped), RFC 5952 for IPv6. */
+export function formatIPText(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join('.');
   if (isV4Mapped(b)) return Array.from(b.subarray(12)).join('.');
   const groups: number[] = [];
@@ -103,44 +99,4 @@ export function formatIP(b: Uint8Array): string {
   const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
   if (bestLen < 2) return hex(groups);
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
-}
-
-/** Canonical text of an IP, or undefined when Go would reject it. */
-export function canonicalIP(text: string): string | undefined {
-  const b = parseIP(text);
-  return b ? formatIP(b) : undefined;
-}
-
-export interface ParsedCIDR {
-  ip: Uint8Array;
-  prefix: number;
-}
-
-/** Go's net.ParseCIDR, keeping the address as written (host bits included). */
-export function parseCIDR(text: string): ParsedCIDR | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = parseIP(text.slice(0, slash));
-  const len = text.slice(slash + 1);
-  if (!ip || !/^[0-9]+$/.test(len)) return undefined;
-  const prefix = Number(len);
-  if (prefix > ip.length * 8) return undefined;
-  return { ip, prefix };
-}
-
-/** Canonical "ip/len" (host bits kept, as libcni's types.IPNet prints it), or undefined if invalid. */
-export function canonicalCIDR(text: string): string | undefined {
-  const c = parseCIDR(text);
-  return c ? `${formatIP(c.ip)}/${c.prefix}` : undefined;
-}
-
-/**
- * Address family of an IP or CIDR text as Go decides it (IPv4-mapped counts as 4).
- * Unparsable text falls back to "contains a colon" so a conversion never throws.
- */
-export function ipFamily(text: string): 4 | 6 {
-  const slash = text.indexOf('/');
-  const b = parseIP(slash >= 0 ? text.slice(0, slash) : text);
-  if (b) return isIPv4Bytes(b) ? 4 : 6;
-  return text.includes(':') ? 6 : 4;
 }

@@ -5,7 +5,8 @@ import {
   IFA_LOCAL, IFADDRMSG_LEN, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RT_SCOPE_UNIVERSE, RTM_DELADDR, RTM_GETADDR,
   RTM_NEWADDR,
 } from './constants.js';
-import { afToFamily, broadcastBytes, type Family, familyToAf, formatIP, parseCidr, parseIP } from './ipaddr.js';
+import { type Family, formatIP, ipFromBytes, ipToBytes, lastOf, mustParsePrefix, parseIP, prefixLength } from '../ip/index.js';
+import { afToFamily, familyToAf } from './ipaddr.js';
 import { attrString, attrU32, MessageBuilder, type NlMsg, parseAttrs } from './message.js';
 
 export interface AddressFlags {
@@ -69,24 +70,27 @@ export function ifaddrmsg(family: number, prefixLen: number, flags: number, scop
 }
 
 export function buildAddAddress(ifindex: number, cidr: string, o: AddAddressOptions = {}): MessageBuilder {
-  const c = parseCidr(cidr);
+  const c = mustParsePrefix(cidr);
+  const family = c.ip.family;
+  const prefixLen = prefixLength(c);
+  const local = ipToBytes(c.ip);
   let flags = 0;
   if (o.noDad) flags |= IFA_F_NODAD;
   if (o.noPrefixRoute) flags |= IFA_F_NOPREFIXROUTE;
   const b = new MessageBuilder(RTM_NEWADDR, NLM_F_CREATE | (o.replace ? NLM_F_REPLACE : NLM_F_EXCL)).fixed(
-    ifaddrmsg(familyToAf(c.family), c.prefixLen, flags, o.scope ?? RT_SCOPE_UNIVERSE, ifindex),
+    ifaddrmsg(familyToAf(family), prefixLen, flags, o.scope ?? RT_SCOPE_UNIVERSE, ifindex),
   );
   // IFA_LOCAL is the address itself; IFA_ADDRESS equals it on non-point-to-point links.
-  b.bytes(IFA_LOCAL, c.bytes).bytes(IFA_ADDRESS, c.bytes);
+  b.bytes(IFA_LOCAL, local).bytes(IFA_ADDRESS, local);
   if (flags > 0xff) b.u32(IFA_FLAGS, flags);
-  if (c.family === 4) {
+  if (family === 4) {
     const brd = o.broadcast ?? 'auto';
     if (brd === 'auto') {
-      if (c.prefixLen < 31) b.bytes(IFA_BROADCAST, broadcastBytes(c.bytes, c.prefixLen));
+      if (prefixLen < 31) b.bytes(IFA_BROADCAST, ipToBytes(lastOf(c)));
     } else if (brd !== 'none') {
       const ip = parseIP(brd);
       if (!ip || ip.family !== 4) throw new TypeError(`invalid broadcast address "${brd}"`);
-      b.bytes(IFA_BROADCAST, ip.bytes);
+      b.bytes(IFA_BROADCAST, ipToBytes(ip));
     }
     if (o.label !== undefined) b.str(IFA_LABEL, o.label);
   }
@@ -94,9 +98,9 @@ export function buildAddAddress(ifindex: number, cidr: string, o: AddAddressOpti
 }
 
 export function buildDeleteAddress(ifindex: number, cidr: string): MessageBuilder {
-  const c = parseCidr(cidr);
-  const b = new MessageBuilder(RTM_DELADDR, 0).fixed(ifaddrmsg(familyToAf(c.family), c.prefixLen, 0, 0, ifindex));
-  return b.bytes(IFA_LOCAL, c.bytes);
+  const c = mustParsePrefix(cidr);
+  const b = new MessageBuilder(RTM_DELADDR, 0).fixed(ifaddrmsg(familyToAf(c.ip.family), prefixLength(c), 0, 0, ifindex));
+  return b.bytes(IFA_LOCAL, ipToBytes(c.ip));
 }
 
 export function buildListAddresses(family?: Family): MessageBuilder {
@@ -114,7 +118,7 @@ export function parseAddress(m: NlMsg): Address | undefined {
   const addr = a.get(IFA_ADDRESS);
   const own = local ?? addr;
   if (!own) return undefined;
-  const ip = formatIP(own);
+  const ip = formatIP(ipFromBytes(own));
   const prefixLen = p.readUInt8(1);
   const raw = attrU32(a.get(IFA_FLAGS)) ?? p.readUInt8(2);
   const out: Address = {
@@ -136,11 +140,11 @@ export function parseAddress(m: NlMsg): Address | undefined {
       noprefixroute: (raw & IFA_F_NOPREFIXROUTE) !== 0,
     },
   };
-  if (local && addr && !local.equals(addr)) out.peer = formatIP(addr);
+  if (local && addr && !local.equals(addr)) out.peer = formatIP(ipFromBytes(addr));
   const label = attrString(a.get(IFA_LABEL));
   if (label) out.label = label;
   const brd = a.get(IFA_BROADCAST);
-  if (brd && p.readUInt8(0) === AF_INET) out.broadcast = formatIP(brd);
+  if (brd && p.readUInt8(0) === AF_INET) out.broadcast = formatIP(ipFromBytes(brd));
   const ci = a.get(IFA_CACHEINFO);
   if (ci && ci.length >= 8) {
     out.preferredLft = ci.readUInt32LE(0);

@@ -9,7 +9,7 @@ import {
 } from './addresses.js';
 import { type BridgePortSettings, type BridgeVlanOptions, buildBridgePortSettings, buildBridgeVlan } from './bridge.js';
 import { isErrno } from './errors.js';
-import type { Family } from './ipaddr.js';
+import type { Family } from '../ip/index.js';
 import { parseMac } from './ipaddr.js';
 import {
   buildBridge, buildDummy, buildIpvlan, buildMacvlan, buildVeth, buildVlan, checkIfName, ifinfomsg,

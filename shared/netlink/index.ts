@@ -30,6 +30,7 @@
  * Errors: kernel refusals throw NetlinkError (extends SysError from shared/sys/libc.ts) with errno, code
  * ("EEXIST"), op and the kernel's extended-ACK text: "link add veth0 type veth peer x: EEXIST (File exists)".
  * isErrno(err, 'ENODEV') tests one. Invalid input (bad CIDR, name, MAC) throws TypeError before any I/O.
+ * Addresses are text ("10.1.2.3/24", "fd31::1") parsed and printed by shared/ip, the suite's one model.
  *
  * Veth (reference SetupVeth): setupVeth({container, host, ifName, hostVethName?, mtu?, mac?}) -> {hostVeth, contVeth}
  *   creates the pair from the container handle with the host end ("veth" + 8 hex, retried on collision)
@@ -53,7 +54,9 @@ export type { BridgePortSettings, BridgeVlanOptions } from './bridge.js';
 export type { TuntapOptions } from './tuntap.js';
 export { sysctlPath, readSysctl, writeSysctl } from './sysctl.js';
 export { setupVeth, randomVethName, type SetupVethOptions, type VethPair } from './veth.js';
-export { parseIP, parseCidr, formatIP, formatMac, parseMac, type Family } from './ipaddr.js';
+export { formatMac, parseMac } from './ipaddr.js';
+// The suite's one address family type (shared/ip), re-exported for the Address/Route/Neighbor filters.
+export type { Family } from '../ip/index.js';
 export {
   RT_SCOPE_UNIVERSE, RT_SCOPE_SITE, RT_SCOPE_LINK, RT_SCOPE_HOST, RT_TABLE_MAIN, RT_TABLE_LOCAL,
   RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, RTN_UNREACHABLE, RTPROT_BOOT, RTPROT_KERNEL, RTPROT_STATIC,

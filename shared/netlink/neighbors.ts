@@ -3,7 +3,8 @@ import {
   NDA_DST, NDA_LLADDR, NDMSG_LEN, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NUD_PERMANENT, RTM_DELNEIGH,
   RTM_GETNEIGH, RTM_NEWNEIGH,
 } from './constants.js';
-import { afToFamily, type Family, familyToAf, formatIP, formatMac, mustParseIP, parseMac } from './ipaddr.js';
+import { type Family, formatIP, ipFromBytes, ipToBytes, mustParseIP } from '../ip/index.js';
+import { afToFamily, familyToAf, formatMac, parseMac } from './ipaddr.js';
 import { MessageBuilder, type NlMsg, parseAttrs } from './message.js';
 
 export interface Neighbor {
@@ -40,13 +41,13 @@ export function buildAddNeighbor(n: NeighborSpec, replace: boolean): MessageBuil
   const ip = mustParseIP(n.ip, 'neighbour address');
   return new MessageBuilder(RTM_NEWNEIGH, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL))
     .fixed(ndmsg(familyToAf(ip.family), n.ifindex, n.state ?? NUD_PERMANENT, n.flags ?? 0))
-    .bytes(NDA_DST, ip.bytes)
+    .bytes(NDA_DST, ipToBytes(ip))
     .bytes(NDA_LLADDR, parseMac(n.mac));
 }
 
 export function buildDeleteNeighbor(ifindex: number, ipText: string): MessageBuilder {
   const ip = mustParseIP(ipText, 'neighbour address');
-  return new MessageBuilder(RTM_DELNEIGH, 0).fixed(ndmsg(familyToAf(ip.family), ifindex)).bytes(NDA_DST, ip.bytes);
+  return new MessageBuilder(RTM_DELNEIGH, 0).fixed(ndmsg(familyToAf(ip.family), ifindex)).bytes(NDA_DST, ipToBytes(ip));
 }
 
 export function buildListNeighbors(family?: Family): MessageBuilder {
@@ -64,7 +65,7 @@ export function parseNeighbor(m: NlMsg): Neighbor | undefined {
   const out: Neighbor = {
     ifindex: p.readInt32LE(4),
     family,
-    ip: formatIP(dst),
+    ip: formatIP(ipFromBytes(dst)),
     state: p.readUInt16LE(8),
     flags: p.readUInt8(10),
   };

@@ -5,7 +5,10 @@ import {
   RTAX_MTU, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTMSG_LEN, RTN_UNICAST, RTNEXTHOP_LEN, RTNH_F_ONLINK,
   RTPROT_BOOT,
 } from './constants.js';
-import { afToFamily, type Family, familyToAf, formatIP, maskBytes, mustParseIP, parseCidr } from './ipaddr.js';
+import {
+  type Family, formatIP, ipFromBytes, ipToBytes, mustParseIP, mustParsePrefix, networkOf, prefixLength,
+} from '../ip/index.js';
+import { afToFamily, familyToAf } from './ipaddr.js';
 import { align4, attrList, attrU32, MessageBuilder, type NlMsg, parseAttrs, parseNested } from './message.js';
 
 export interface Route {
@@ -84,7 +87,9 @@ const MODE_FLAGS: Record<RouteWriteMode, number> = {
 
 /** RTM_NEWROUTE (add/replace/append) or RTM_DELROUTE (delete) for one route. */
 export function buildRoute(r: RouteSpec, mode: RouteWriteMode): MessageBuilder {
-  const dst = parseCidr(r.dst);
+  const dst = mustParsePrefix(r.dst);
+  const family = dst.ip.family;
+  const dstLen = prefixLength(dst);
   const table = r.table ?? RT_TABLE_MAIN;
   const del = mode === 'delete';
   // A delete only matches the fields it names: leave protocol/type/scope open unless given.
@@ -92,15 +97,15 @@ export function buildRoute(r: RouteSpec, mode: RouteWriteMode): MessageBuilder {
   const type = r.type ?? (del ? 0 : RTN_UNICAST);
   const scope = r.scope ?? (del ? 255 /* RT_SCOPE_NOWHERE: "any" for deletes */ : RT_SCOPE_UNIVERSE);
   const b = new MessageBuilder(del ? RTM_DELROUTE : RTM_NEWROUTE, MODE_FLAGS[mode]).fixed(
-    rtmsg(familyToAf(dst.family), dst.prefixLen, table, protocol, scope, type, r.onlink ? RTNH_F_ONLINK : 0),
+    rtmsg(familyToAf(family), dstLen, table, protocol, scope, type, r.onlink ? RTNH_F_ONLINK : 0),
   );
-  if (dst.prefixLen > 0) b.bytes(RTA_DST, maskBytes(dst.bytes, dst.prefixLen));
+  if (dstLen > 0) b.bytes(RTA_DST, ipToBytes(networkOf(dst)));
   if (r.gw !== undefined) {
     const gw = mustParseIP(r.gw, 'gateway');
-    if (gw.family !== dst.family) throw new TypeError(`gateway ${r.gw} does not match the family of ${r.dst}`);
-    b.bytes(RTA_GATEWAY, gw.bytes);
+    if (gw.family !== family) throw new TypeError(`gateway ${r.gw} does not match the family of ${r.dst}`);
+    b.bytes(RTA_GATEWAY, ipToBytes(gw));
   }
-  if (r.src !== undefined) b.bytes(RTA_PREFSRC, mustParseIP(r.src, 'source address').bytes);
+  if (r.src !== undefined) b.bytes(RTA_PREFSRC, ipToBytes(mustParseIP(r.src, 'source address')));
   if (r.ifindex !== undefined) b.u32(RTA_OIF, r.ifindex);
   if (r.priority !== undefined) b.u32(RTA_PRIORITY, r.priority);
   if (table > 255 || r.table !== undefined) b.u32(RTA_TABLE, table);
@@ -126,7 +131,7 @@ export function parseRoutes(m: NlMsg): Route[] | undefined {
   const a = parseAttrs(p, RTMSG_LEN);
   const dstLen = p.readUInt8(1);
   const dstRaw = a.get(RTA_DST);
-  const dst = dstRaw ? `${formatIP(dstRaw)}/${dstLen}` : family === 4 ? `0.0.0.0/${dstLen}` : `::/${dstLen}`;
+  const dst = dstRaw ? `${formatIP(ipFromBytes(dstRaw))}/${dstLen}` : family === 4 ? `0.0.0.0/${dstLen}` : `::/${dstLen}`;
   const base: Route = {
     family,
     dst,
@@ -138,11 +143,11 @@ export function parseRoutes(m: NlMsg): Route[] | undefined {
     flags: p.readUInt32LE(8),
   };
   const gw = a.get(RTA_GATEWAY);
-  if (gw) base.gw = formatIP(gw);
+  if (gw) base.gw = formatIP(ipFromBytes(gw));
   const oif = attrU32(a.get(RTA_OIF));
   if (oif !== undefined) base.ifindex = oif;
   const src = a.get(RTA_PREFSRC);
-  if (src) base.src = formatIP(src);
+  if (src) base.src = formatIP(ipFromBytes(src));
   const metrics = a.get(RTA_METRICS);
   if (metrics) {
     const mt = parseNested(metrics);
@@ -165,7 +170,7 @@ function parseNextHops(mp: Buffer, base: Route): Route[] {
     const hop: Route = { ...base, ifindex: mp.readInt32LE(at + 4), multipath: { weight: mp.readUInt8(at + 3) + 1 } };
     delete hop.gw;
     for (const [type, value] of attrList(mp, at + RTNEXTHOP_LEN, at + len)) {
-      if (type === RTA_GATEWAY) hop.gw = formatIP(value);
+      if (type === RTA_GATEWAY) hop.gw = formatIP(ipFromBytes(value));
     }
     out.push(hop);
     at += align4(len);

@@ -203,14 +203,22 @@ describe('fromJSON / parsePrevResult', () => {
     const r = fromJSON(
       {
         cniVersion: '1.0.0',
-        ips: [{ address: '3ffe:ffff:0:01ff::1/64', gateway: '3FFE:FFFF:0::1' }, { address: '::ffff:10.1.2.3/120' }],
+        ips: [
+          { address: '3ffe:ffff:0:01ff::1/64', gateway: '3FFE:FFFF:0::1' },
+          { address: '::ffff:10.1.2.3/120' },
+          { address: '::ffff:10.1.2.3/64' },
+          { address: '10.1.2.3/0024' },
+        ],
         routes: [{ dst: '2001:0db8:0000:0000:0000:0000:0000:0000/32' }],
       },
       '1.0.0',
     );
     expect(r.ips).toStrictEqual([
       { address: '3ffe:ffff:0:1ff::1/64', gateway: '3ffe:ffff::1' },
-      { address: '10.1.2.3/120' },
+      // libcni (types/100 on Go 1.19) prints a mapped address by its IPv4 part and the mask's last 32 bits.
+      { address: '10.1.2.3/24' },
+      { address: '10.1.2.3/0' },
+      { address: '10.1.2.3/24' },
     ]);
     expect(r.routes).toStrictEqual([{ dst: '2001:db8::/32' }]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalCIDR, canonicalIP, ipFamily, parseIP } from '../../../shared/ip/text.js';
+import { canonicalCIDR, canonicalIP, ipFamily, parseIP } from '../../../shared/ip/index.js';
 
 describe('Go-compatible IP text', () => {
   it('canonicalises IPv6 like net.IP.String()', () => {

@@ -2,13 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { ifaddrmsg, parseAddress } from '../../../shared/netlink/addresses.js';
 import * as C from '../../../shared/netlink/constants.js';
-import { formatIP, formatMac, maskBytes, parseCidr, parseIP, parseMac } from '../../../shared/netlink/ipaddr.js';
+import { formatIP, ipToBytes, mustParsePrefix, netOf, networkOf, parseIP } from '../../../shared/ip/index.js';
+import { formatMac, parseMac } from '../../../shared/netlink/ipaddr.js';
 import { ifinfomsg } from '../../../shared/netlink/link-build.js';
 import { parseLink } from '../../../shared/netlink/link-parse.js';
 import { MessageBuilder, type NlMsg, splitMessages } from '../../../shared/netlink/message.js';
 import { ndmsg, parseNeighbor } from '../../../shared/netlink/neighbors.js';
 import { parseRoutes, rtmsg } from '../../../shared/netlink/routes.js';
 import { sysctlPath } from '../../../shared/netlink/sysctl.js';
+
+const bytesOf = (s: string): Uint8Array => ipToBytes(parseIP(s)!);
 
 const asReply = (b: MessageBuilder): NlMsg => {
   const buf = b.finish(1);
@@ -57,7 +60,7 @@ describe('parseLink', () => {
 describe('parseAddress', () => {
   it('prefers IFA_FLAGS over the header byte and reports a peer', () => {
     const b = new MessageBuilder(C.RTM_NEWADDR, 0).fixed(ifaddrmsg(C.AF_INET6, 64, 0x80, 0, 4));
-    b.bytes(C.IFA_ADDRESS, parseIP('fd01::9')!.bytes).bytes(C.IFA_LOCAL, parseIP('fd01::5')!.bytes);
+    b.bytes(C.IFA_ADDRESS, bytesOf('fd01::9')).bytes(C.IFA_LOCAL, bytesOf('fd01::5'));
     b.u32(C.IFA_FLAGS, C.IFA_F_PERMANENT | C.IFA_F_TENTATIVE | C.IFA_F_NOPREFIXROUTE);
     const a = parseAddress(asReply(b))!;
     expect(a).toMatchObject({ ifindex: 4, family: 6, address: 'fd01::5/64', ip: 'fd01::5', prefixLen: 64, peer: 'fd01::9' });
@@ -68,9 +71,9 @@ describe('parseAddress', () => {
 describe('parseRoutes', () => {
   it('flattens RTA_MULTIPATH into one entry per next hop', () => {
     const b = new MessageBuilder(C.RTM_NEWROUTE, 0).fixed(rtmsg(C.AF_INET6, 64, 254, 3, 0, 1));
-    b.bytes(C.RTA_DST, parseIP('fd99::')!.bytes).u32(C.RTA_PRIORITY, 1024).u32(C.RTA_TABLE, 254);
+    b.bytes(C.RTA_DST, bytesOf('fd99::')).u32(C.RTA_PRIORITY, 1024).u32(C.RTA_TABLE, 254);
     const hop = (ifindex: number, gw: string, hops: number): Buffer => {
-      const gwAttr = new MessageBuilder(0, 0).bytes(C.RTA_GATEWAY, parseIP(gw)!.bytes).finish(0).subarray(16);
+      const gwAttr = new MessageBuilder(0, 0).bytes(C.RTA_GATEWAY, bytesOf(gw)).finish(0).subarray(16);
       const h = Buffer.alloc(8);
       h.writeUInt16LE(8 + gwAttr.length, 0);
       h.writeUInt8(hops, 3);
@@ -88,7 +91,7 @@ describe('parseRoutes', () => {
 
   it('names a default route 0.0.0.0/0 and reads tables from RTA_TABLE', () => {
     const b = new MessageBuilder(C.RTM_NEWROUTE, 0).fixed(rtmsg(C.AF_INET, 0, 0, 4, 0, 1));
-    b.u32(C.RTA_TABLE, 5000).bytes(C.RTA_GATEWAY, parseIP('10.0.0.1')!.bytes).u32(C.RTA_OIF, 2);
+    b.u32(C.RTA_TABLE, 5000).bytes(C.RTA_GATEWAY, bytesOf('10.0.0.1')).u32(C.RTA_OIF, 2);
     expect(parseRoutes(asReply(b))).toEqual([
       { family: 4, dst: '0.0.0.0/0', gw: '10.0.0.1', ifindex: 2, scope: 0, table: 5000, priority: 0, protocol: 4, type: 1, flags: 0 },
     ]);
@@ -98,14 +101,14 @@ describe('parseRoutes', () => {
 describe('parseNeighbor', () => {
   it('decodes ip, mac and state', () => {
     const b = new MessageBuilder(C.RTM_NEWNEIGH, 0).fixed(ndmsg(C.AF_INET, 5, C.NUD_PERMANENT));
-    b.bytes(C.NDA_DST, parseIP('10.4.0.9')!.bytes).bytes(C.NDA_LLADDR, parseMac('02:00:00:00:00:09'));
+    b.bytes(C.NDA_DST, bytesOf('10.4.0.9')).bytes(C.NDA_LLADDR, parseMac('02:00:00:00:00:09'));
     expect(parseNeighbor(asReply(b))).toEqual({ ifindex: 5, family: 4, ip: '10.4.0.9', mac: '02:00:00:00:00:09', state: 0x80, flags: 0 });
   });
 });
 
 describe('ip text helpers', () => {
   it('formats IPv6 per RFC 5952', () => {
-    const f = (s: string): string => formatIP(parseIP(s)!.bytes);
+    const f = (s: string): string => formatIP(parseIP(s)!);
     expect(f('fd00:0:0:0:0:0:0:1')).toBe('fd00::1');
     expect(f('2001:db8:0:0:1:0:0:1')).toBe('2001:db8::1:0:0:1');
     expect(f('2001:db8:0:1:1:1:1:1')).toBe('2001:db8:0:1:1:1:1:1');
@@ -121,15 +124,15 @@ describe('ip text helpers', () => {
     for (const bad of ['1.2.3', '1.2.3.256', '01.2.3.4x', '1::2::3', '1:2:3:4:5:6:7:8:9', 'g::1', '']) {
       expect(parseIP(bad), bad).toBeUndefined();
     }
-    expect(() => parseCidr('10.0.0.1/33')).toThrowError(/CIDR/);
-    expect(() => parseCidr('fd00::/129')).toThrowError(/CIDR/);
+    expect(() => mustParsePrefix('10.0.0.1/33')).toThrowError(/CIDR/);
+    expect(() => mustParsePrefix('fd00::/129')).toThrowError(/CIDR/);
   });
 
   it('parses CIDRs, masks prefixes and formats MACs', () => {
-    expect(parseCidr('10.1.2.3')).toMatchObject({ family: 4, prefixLen: 32 });
-    expect(formatIP(maskBytes(parseCidr('10.1.2.3/20').bytes, 20))).toBe('10.1.0.0');
-    expect(formatIP(maskBytes(parseIP('fd12:3456::1')!.bytes, 17))).toBe('fd12::');
-    expect(formatIP(maskBytes(parseIP('fd12:b456::1')!.bytes, 17))).toBe('fd12:8000::');
+    expect(mustParsePrefix('10.1.2.3')).toMatchObject({ ip: { family: 4 }, prefix: 32 });
+    expect(formatIP(networkOf(mustParsePrefix('10.1.2.3/20')))).toBe('10.1.0.0');
+    expect(formatIP(networkOf(netOf(parseIP('fd12:3456::1')!, 17)))).toBe('fd12::');
+    expect(formatIP(networkOf(netOf(parseIP('fd12:b456::1')!, 17)))).toBe('fd12:8000::');
     expect(formatMac(parseMac('0A-58-0A-F4-00-02'))).toBe('0a:58:0a:f4:00:02');
     expect(() => parseMac('0a:58:0a')).toThrowError(/MAC/);
   });
