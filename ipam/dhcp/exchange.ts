@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { Netlink, withNetns } from '../../shared/netlink/index.js';
 import {
   BOOTREPLY, BOOTREQUEST, FLAG_BROADCAST, MessageType, Opt, broadcastFrame, clientIdOption, decodePacket,
-  dhcpPayloadOfFrame, encodePacket, messageType, optIp, type Options, type Packet, udpFrame,
+  dhcpPayloadOfFrame, encodePacket, ipv4Bytes, messageType, optIp, type Options, type Packet, udpFrame,
 } from './packet.js';
 import { closeFd, openPacketSocket, Poller, sendFrame } from './sys.js';
 
@@ -88,8 +88,8 @@ export interface BuildArgs {
 
 export function buildRequest(a: BuildArgs): Packet {
   const o = baseOptions(a.id, a.type);
-  if (a.requestedIp) o.set(Opt.REQUESTED_IP, Buffer.from(a.requestedIp.split('.').map(Number)));
-  if (a.serverId) o.set(Opt.SERVER_ID, Buffer.from(a.serverId.split('.').map(Number)));
+  if (a.requestedIp) o.set(Opt.REQUESTED_IP, ipv4Bytes(a.requestedIp));
+  if (a.serverId) o.set(Opt.SERVER_ID, ipv4Bytes(a.serverId));
   if (a.type !== MessageType.RELEASE) withRequestList(o, a.id);
   return {
     op: BOOTREQUEST,
@@ -282,7 +282,7 @@ function releasePacket(id: ClientIdentity, xid: number, clientMac: string, lease
   const o: Options = new Map();
   o.set(Opt.MESSAGE_TYPE, Buffer.from([MessageType.RELEASE]));
   o.set(Opt.CLIENT_ID, clientIdOption(id.clientID));
-  o.set(Opt.SERVER_ID, Buffer.from(server.split('.').map(Number)));
+  o.set(Opt.SERVER_ID, ipv4Bytes(server));
   return {
     op: BOOTREQUEST, xid, secs: 0, flags: 0, ciaddr: leased, yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
     giaddr: '0.0.0.0', chaddr: clientMac, options: o,

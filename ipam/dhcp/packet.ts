@@ -1,5 +1,7 @@
 // DHCPv4 messages (RFC 2131 / RFC 2132): build the client's messages, parse the server's replies.
 // Pure code (no I/O), unit-tested in test/unit/dhcp.
+import { formatIP, ipFromBytes, ipToBytes, parseIP } from '../../shared/ip/index.js';
+import { formatMac } from '../../shared/netlink/ipaddr.js';
 
 export const BOOTREQUEST = 1;
 export const BOOTREPLY = 2;
@@ -66,20 +68,16 @@ export interface Packet {
   options: Options;
 }
 
-export function ipToBytes(ip: string): Buffer {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new TypeError(`not an IPv4 address: ${ip}`);
-  const b = Buffer.alloc(4);
-  parts.forEach((p, i) => {
-    const n = Number(p);
-    if (!/^\d{1,3}$/.test(p) || n > 255) throw new TypeError(`not an IPv4 address: ${ip}`);
-    b[i] = n;
-  });
-  return b;
+/** The 4 wire bytes of an IPv4 address text. */
+export function ipv4Bytes(text: string): Buffer {
+  const ip = parseIP(text);
+  if (ip?.family !== 4) throw new TypeError(`not an IPv4 address: ${text}`);
+  return Buffer.from(ipToBytes(ip));
 }
 
+/** The IPv4 address in the 4 bytes at `off`, as text. */
 export function bytesToIp(b: Uint8Array, off = 0): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  return formatIP(ipFromBytes(b.subarray(off, off + 4)));
 }
 
 export function macToBytes(mac: string): Buffer {
@@ -89,7 +87,7 @@ export function macToBytes(mac: string): Buffer {
 }
 
 export function bytesToMac(b: Uint8Array, off = 0, len = 6): string {
-  return Array.from(b.subarray(off, off + len), (x) => x.toString(16).padStart(2, '0')).join(':');
+  return formatMac(b.subarray(off, off + len));
 }
 
 /** Fixed BOOTP header is 236 bytes, then the 4-byte cookie. */
@@ -120,10 +118,10 @@ export function encodePacket(p: Packet): Buffer {
   b.writeUInt32BE(p.xid >>> 0, 4);
   b.writeUInt16BE(p.secs, 8);
   b.writeUInt16BE(p.flags, 10);
-  ipToBytes(p.ciaddr).copy(b, 12);
-  ipToBytes(p.yiaddr).copy(b, 16);
-  ipToBytes(p.siaddr).copy(b, 20);
-  ipToBytes(p.giaddr).copy(b, 24);
+  ipv4Bytes(p.ciaddr).copy(b, 12);
+  ipv4Bytes(p.yiaddr).copy(b, 16);
+  ipv4Bytes(p.siaddr).copy(b, 20);
+  ipv4Bytes(p.giaddr).copy(b, 24);
   macToBytes(p.chaddr).copy(b, 28);
   b.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
   opts.copy(b, HEADER_LEN + 4);
@@ -226,8 +224,8 @@ export function broadcastFrame(srcMac: string, payload: Buffer): Buffer {
  * toward it when a relay answered. So no ARP, route or address in the container is needed.
  */
 export function udpFrame(srcMac: string, dstMac: string, srcIp: string, dstIp: string, payload: Buffer): Buffer {
-  const src = ipToBytes(srcIp);
-  const dst = ipToBytes(dstIp);
+  const src = ipv4Bytes(srcIp);
+  const dst = ipv4Bytes(dstIp);
   const udp = Buffer.alloc(8 + payload.length);
   udp.writeUInt16BE(CLIENT_PORT, 0);
   udp.writeUInt16BE(SERVER_PORT, 2);

@@ -3,7 +3,7 @@ import { parseConfig } from '../../shared/cni/config.js';
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { Result } from '../../shared/cni/types.js';
-import { equalIP, parseCIDR, parseIP } from '../../shared/ip/index.js';
+import { equalIP, formatIP, parseCIDR, parseIP } from '../../shared/ip/index.js';
 import * as v from '../../build/generated/validators/static.js';
 import { type StaticConfig, type StaticNetConf, loadStaticConfig, toIPConfig } from './config.js';
 
@@ -34,7 +34,7 @@ export const plugin: Plugin = {
         if (!want.gateway || (gotGw && equalIP(gotGw, want.gateway))) break;
         throw new CniError(
           ErrorCode.InvalidNetworkConfig,
-          `static: Failed to match addr ${got.address.split('/')[0]} on interface ${args.ifName}`,
+          `static: Failed to match addr ${formatIP(gotIP)} on interface ${args.ifName}`,
         );
       }
     }

@@ -16,6 +16,7 @@ import { isVeth, setupVeth } from '../../shared/iface/veth.js';
 import {
   assignInterface, chooseDns, ipamCheck, ipamDel, ipamGc, ipamStatus, ipamType, Rollback, withIpam,
 } from '../../shared/ipam/index.js';
+import { familyBits, formatIP, ipFamily, mustParsePrefix } from '../../shared/ip/index.js';
 import { type Link, Netlink, readSysctl, RT_SCOPE_HOST, RT_SCOPE_LINK, writeSysctl } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/ptp.js';
 
@@ -30,9 +31,10 @@ export interface PtpConf {
 }
 
 const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const isV6 = (s: string): boolean => s.includes(':');
-const hostBits = (s: string): number => (isV6(s) ? 128 : 32);
-const addrOf = (cidr: string): string => cidr.split('/')[0] ?? cidr;
+/** 32 or 128: the host prefix length of an address's family. */
+const hostBits = (ip: string): number => familyBits(ipFamily(ip));
+/** The address of "ip/len". */
+const addrOf = (cidr: string): string => formatIP(mustParsePrefix(cidr).ip);
 
 export function loadConf(args: Pick<CmdArgs, 'stdinData'>): { conf: PtpConf; backend: MasqBackend | undefined } {
   const conf = parseConfig<PtpConf>(args.stdinData, v);
@@ -45,7 +47,7 @@ export function loadConf(args: Pick<CmdArgs, 'stdinData'>): { conf: PtpConf; bac
 
 /** The reference's ip.EnableForward: ip_forward / conf/all/forwarding = 1 for each family present. */
 export function enableForwarding(ips: readonly IPConfig[]): void {
-  const families = new Set(ips.map((ip) => (isV6(ip.address) ? 6 : 4)));
+  const families = new Set(ips.map((ip) => ipFamily(ip.address)));
   for (const family of families) {
     const key = family === 4 ? ['net', 'ipv4', 'ip_forward'] : ['net', 'ipv6', 'conf', 'all', 'forwarding'];
     try {

@@ -5,7 +5,7 @@
 // and in POSTROUTING a jump "-s <ip> -j CNI-<hash>", every rule commented `name: "<net>" id: "<cid>"`.
 // Like the reference, this form ignores the interface name (its comment has no room for it).
 // All functions here are pure: they turn an iptables-save dump into iptables-restore input.
-import { formatIP, networkOf, type Family, type IPNet } from '../ip/index.js';
+import { formatCIDR, formatNetwork, hostNetOf, type Family, type IPNet } from '../ip/index.js';
 import { goQuote } from './goquote.js';
 import { formatChainName } from './hash.js';
 import { formatRuleArgs, jumpTarget, ruleComment, ruleKey, type SavedTable } from './iptables-save.js';
@@ -28,11 +28,10 @@ const commented = (comment: string): string[] => ['-m', 'comment', '--comment', 
 /** The three rules of one address, in the order the reference appends them. */
 export function masqRulesFor(ip: IPNet, chain: string, comment: string): { chain: string; args: string[] }[] {
   const family = ip.ip.family;
-  const hostBits = family === 4 ? 32 : 128;
   return [
-    { chain, args: ['-d', `${formatIP(networkOf(ip))}/${ip.prefix}`, ...commented(comment), '-j', 'ACCEPT'] },
+    { chain, args: ['-d', formatNetwork(ip), ...commented(comment), '-j', 'ACCEPT'] },
     { chain, args: ['!', '-d', MULTICAST[family], ...commented(comment), '-j', 'MASQUERADE'] },
-    { chain: POSTROUTING, args: ['-s', `${formatIP(ip.ip)}/${hostBits}`, ...commented(comment), '-j', chain] },
+    { chain: POSTROUTING, args: ['-s', formatCIDR(hostNetOf(ip.ip)), ...commented(comment), '-j', chain] },
   ];
 }
 

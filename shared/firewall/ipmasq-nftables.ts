@@ -4,7 +4,7 @@
 //     chain masq_checks: per address `ip saddr == <ip> ip daddr != <subnet> masquerade comment "..."`
 // The comment starts with "<h16(net)>-<h16(if:cid)>" so rules are found again by prefix: the instance
 // prefix for teardown, the network prefix for GC. All functions here are pure.
-import { formatIP, networkOf, type IPNet } from '../ip/index.js';
+import { formatIP, formatNetwork, type IPNet } from '../ip/index.js';
 import { formatHashWithPrefix } from './hash.js';
 import type { NftRuleInfo } from './nft-json.js';
 
@@ -48,7 +48,7 @@ export function nftMasqComment(network: string, ifName: string, containerID: str
 /** The masq rule of one address (body after "add rule <table> masq_checks"). */
 export function nftMasqRule(ip: IPNet, comment: string): string {
   const proto = ip.ip.family === 4 ? 'ip' : 'ip6';
-  const subnet = `${formatIP(networkOf(ip))}/${ip.prefix}`;
+  const subnet = formatNetwork(ip);
   return `${proto} saddr == ${formatIP(ip.ip)} ${proto} daddr != ${subnet} masquerade comment "${comment}"`;
 }
 

@@ -4,7 +4,7 @@
 // computed from the state read just before.
 import type { Attachment } from '../cni/types.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
-import { parseCIDR, type Family, type IPNet } from '../ip/index.js';
+import { familyBits, parseCIDR, type Family, type IPNet } from '../ip/index.js';
 import { checkIptablesFamilyUsable, checkMasqBackendUsable, type BackendUsability, type MasqBackend } from './backend.js';
 import { firewallError } from './errors.js';
 import { ToolMissingError } from './exec.js';
@@ -51,7 +51,7 @@ function parseAddresses(ips: readonly string[]): IPNet[] {
   return ips.map((text) => {
     const net = parseCIDR(text);
     // The callers pass IPAM results they already validated: a bad value here is a bug.
-    if (!net || net.maskBits !== (net.ip.family === 4 ? 32 : 128)) {
+    if (!net || net.maskBits !== familyBits(net.ip.family)) {
       throw new CniError(ErrorCode.Internal, `ipMasq: invalid container address ${JSON.stringify(text)}`);
     }
     return net;

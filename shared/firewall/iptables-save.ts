@@ -1,7 +1,7 @@
 // Reading `iptables-save` output and writing `iptables-restore` input. Both tools share one line
 // grammar (tokens separated by blanks, double quotes group, a backslash inside quotes escapes the
 // next character), so a rule read from iptables-save can be fed back verbatim, e.g. as `-D`.
-import { parseCIDR, parseIP, formatIP, networkOf, type IPNet } from '../ip/index.js';
+import { formatCIDR, formatNetwork, hostNetOf, parseCIDR, parseIP } from '../ip/index.js';
 
 /** One `-A <chain> <args...>` line of a table. */
 export interface SavedRule {
@@ -94,10 +94,10 @@ export function ruleComment(rule: SavedRule): string | undefined {
 
 /** iptables stores `-s/-d` as network/len: "10.1.2.3/24" and "10.1.2.0/24" are the same match. */
 function canonicalAddress(text: string): string {
-  const net: IPNet | undefined = text.includes('/') ? parseCIDR(text) : undefined;
-  if (net) return `${formatIP(networkOf(net))}/${net.prefix}`;
+  const net = parseCIDR(text);
+  if (net) return formatNetwork(net);
   const ip = parseIP(text);
-  return ip ? `${formatIP(ip)}/${ip.family === 4 ? 32 : 128}` : text;
+  return ip ? formatCIDR(hostNetOf(ip)) : text;
 }
 
 /** A comparison key under which two spellings of the same rule are equal. */

@@ -6,6 +6,7 @@ import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } f
 import { CniError, ErrorCode } from '../cni/errors.js';
 import type { DNS, IPConfig, Result } from '../cni/types.js';
 import { versionAtLeast } from '../cni/versions.js';
+import { ipFamily } from '../ip/index.js';
 
 /** The part of a decoded config this module reads. */
 export interface ConfWithIpam {
@@ -157,7 +158,7 @@ export function confDnsOnly(confDns: DNS | undefined): DNS | undefined {
 export function checkAddressesFitVersion(cniVersion: string, ips: readonly IPConfig[]): void {
   const effective = cniVersion === '' ? '0.1.0' : cniVersion;
   if (versionAtLeast(effective, '0.3.0')) return;
-  const v4 = ips.filter((ip) => !ip.address.includes(':')).length;
+  const v4 = ips.filter((ip) => ipFamily(ip.address) === 4).length;
   const v6 = ips.length - v4;
   if (v4 > 1 || v6 > 1) {
     throw new CniError(ErrorCode.IncompatibleCNIVersion, `CNI version ${effective} does not support more than 1 address per family`);
