@@ -95,8 +95,11 @@ export function netOf(ip: IP, prefix: number): IPNet {
 export const hostNetOf = (ip: IP): IPNet => netOf(ip, familyBits(ip.family));
 
 /**
- * A prefix as an API argument (netlink's): "ip/len", or a bare IP meaning its host prefix.
- * Throws TypeError `invalid CIDR "<text>"`, quoting the address part when that is what is wrong.
+ * A prefix as the kernel is given it (netlink's address and route arguments): "ip/len", or a bare
+ * IP meaning its host prefix. The length counts in the address's own family, as the reference's
+ * netlink library sends it: "::ffff:10.1.2.3/24" is 10.1.2.3/24, and a length beyond the family's
+ * width is refused. Throws TypeError `invalid CIDR "<text>"`, quoting the address part when that
+ * is what is wrong.
  */
 export function mustParsePrefix(s: string): IPNet {
   const slash = s.indexOf('/');
@@ -105,8 +108,8 @@ export function mustParsePrefix(s: string): IPNet {
   if (!ip) throw new TypeError(`invalid CIDR "${addr}"`);
   if (slash < 0) return hostNetOf(ip);
   const net = parseCIDR(s);
-  if (!net) throw new TypeError(`invalid CIDR "${s}"`);
-  return net;
+  if (!net || net.prefix > familyBits(ip.family)) throw new TypeError(`invalid CIDR "${s}"`);
+  return netOf(ip, net.prefix);
 }
 
 /** Canonical "ip/len" (host bits kept, as libcni's types.IPNet prints it), or undefined if invalid. */
