@@ -1,6 +1,7 @@
 // Ranges and range sets: the pure half of host-local's allocator (no disk). Canonicalisation fills
 // the defaults and reports problems with the reference's wording, which its tests assert.
 import {
+  type Family,
   type IP,
   type IPNet,
   compareIP,
@@ -126,4 +127,4 @@ export function rangeSetsOverlap(a: RangeSet, b: RangeSet): boolean {
   return a.some((r) => b.some((r1) => rangesOverlap(r, r1)));
 }
 
-export const rangeSetFamily = (s: RangeSet): 4 | 6 => s[0]!.rangeStart.family;
+export const rangeSetFamily = (s: RangeSet): Family => s[0]!.rangeStart.family;

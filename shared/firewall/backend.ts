@@ -1,5 +1,6 @@
 // Which firewall API ipMasq uses, and whether it works on this node (for STATUS).
 import { CniError, ErrorCode } from '../cni/errors.js';
+import type { Family } from '../ip/index.js';
 import { runTool, ToolMissingError, type ToolResult } from './exec.js';
 import { nftCheck } from './nft.js';
 
@@ -49,7 +50,7 @@ const NFTABLES_NOOP = [
 ].join('\n');
 
 /** Whether one iptables family works: ip6tables can be unusable (IPv6 disabled) while IPv4 works. */
-export function checkIptablesFamilyUsable(family: 4 | 6): Promise<BackendUsability> {
+export function checkIptablesFamilyUsable(family: Family): Promise<BackendUsability> {
   return probe(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['--noflush', '--wait'], IPTABLES_NOOP);
 }
 
