@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { link, type IpLink } from '../../helpers/ip.js';
-import { createNetns, execInNetns, netnsPath, sh } from '../../helpers/netns.js';
+import { createNetns, execInNetns, sh } from '../../helpers/netns.js';
 import { binDir, cniEnv, runIn, tempDir, type Impl } from '../../helpers/node-rig.js';
 import { spawnPlugin, type CniEnv, type PluginRun } from '../../helpers/plugin.js';
 

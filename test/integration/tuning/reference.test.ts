@@ -101,7 +101,7 @@ describe('tscni tuning vs Go 1.1.1', () => {
     for (const [i, [extra, cniArgs]] of cases.entries()) {
       const ours = attach(rig, `tnp${i}a`);
       const go = attach(rig, `tnp${i}b`);
-      const env = cniArgs ? { CNI_ARGS: cniArgs } : {};
+      const env: Record<string, string> = cniArgs ? { CNI_ARGS: cniArgs } : {};
       const r1 = tuning(rig, ours, 'ADD', tuningConf(rig, extra), 'ours', env);
       const r2 = tuning(rig, go, 'ADD', tuningConf(rig, extra), 'ref', env);
       expect(r1.status, r1.stdout).toBe(0);

@@ -126,7 +126,7 @@ describe('precedence: args.cni > runtimeConfig.mac > CNI_ARGS MAC > conf', () =>
   ];
   it.each(cases)('%s', (_name, extra, cniArgs, want) => {
     const a = attach(rig, 'tn6');
-    const env = cniArgs ? { CNI_ARGS: cniArgs } : {};
+    const env: Record<string, string> = cniArgs ? { CNI_ARGS: cniArgs } : {};
     const add = tuning(rig, a, 'ADD', tuningConf(rig, extra), 'ours', env);
     expect(add.status, add.stdout).toBe(0);
     expect(eth0(a).address).toBe(want);
