@@ -217,6 +217,19 @@ describe('errors and a failed ADD', () => {
     expect(tuning(rig, a, 'DEL', conf).status).toBe(0);
   });
 
+  it('CNI_IFNAME not in the container (code 4); a backup that cannot be written (code 5) undoes the sysctls', () => {
+    const a = attach(rig, 'tn23');
+    const missing = runIn(rig.host, 'tuning', cniEnv('ADD', a.c, a.cid, 'eth9'), { ...tuningConf(rig, { mtu: 1400 }), prevResult: a.prev });
+    expect(errorOf(missing)).toMatchObject({ code: 4, msg: 'failed to get "eth9": Link not found' });
+    const blocker = path.join(rig.dataDir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const conf = tuningConf(rig, { sysctl: { 'net.ipv4.conf.IFNAME.arp_filter': '1' }, mtu: 1400, dataDir: path.join(blocker, 'tuning') });
+    const r = tuning(rig, a, 'ADD', conf);
+    expect(errorOf(r)).toMatchObject({ code: 5, msg: expect.stringMatching(/^failed to save file eth0\.json: /) });
+    expect(procSys(a.c, 'net/ipv4/conf/eth0/arp_filter')).toBe('0');
+    expect(tuned(eth0(a))).toEqual(tuned(a.before));
+  });
+
   it('an invalid MAC is refused before anything changes (code 7, naming the source)', () => {
     const a = attach(rig, 'tn13');
     const r = tuning(rig, a, 'ADD', tuningConf(rig, { mtu: 1400, runtimeConfig: { mac: '02:33:zz:00:00:01' } }));
