@@ -9,7 +9,8 @@ import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/co
 import { type Link, Netlink } from '../../shared/netlink/index.js';
 import { writeStderr } from '../../shared/sys/stdio.js';
 import {
-  backupFile, decodeBackup, isAllmulti, isPromisc, type LinkOriginals, originalsOf, restoreOriginals, writeBackup,
+  backupFile, decodeBackup, isAllmulti, isPromisc, type LinkOriginals, originalsOf, removeStaleTemps, restoreOriginals,
+  writeBackup,
 } from './backup.js';
 import { changesLink, loadDataDir, loadTuningConf, type TuningConf } from './config.js';
 import { checkAllowed, readAllowlist, sysctlFileName } from './sysctl.js';
@@ -148,6 +149,7 @@ async function del(args: CmdArgs): Promise<void> {
   const { dataDir } = loadDataDir(args);
   const file = backupFile(dataDir, args.containerID, args.ifName);
   try {
+    removeStaleTemps(file);
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');

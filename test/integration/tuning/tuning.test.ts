@@ -267,10 +267,13 @@ describe('DEL always succeeds', () => {
     const d = attach(rig, 'tn17');
     expect(tuning(rig, d, 'DEL', conf).status).toBe(0);
     writeFileSync(backupPath(rig, d), '{"mtu":');
+    // A writer killed before its rename leaves a temp file; DEL clears it.
+    writeFileSync(`${backupPath(rig, d)}.tmp-99999`, '{"mt');
     const r = tuning(rig, d, 'DEL', conf);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
     expect(existsSync(backupPath(rig, d))).toBe(false);
+    expect(existsSync(`${backupPath(rig, d)}.tmp-99999`)).toBe(false);
   });
 });
 
