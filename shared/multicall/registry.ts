@@ -72,7 +72,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
   // meta plugins
   portmap: pending('portmap', 'CNI portmap plugin', 'portmap'),
   firewall: pending('firewall', 'CNI firewall plugin', 'firewall'),
-  tuning: pending('tuning', 'CNI tuning plugin', 'tuning'),
+  tuning: {
+    description: 'CNI tuning plugin',
+    load: async () => (await import('../../plugins/tuning/index.js')).plugin,
+  },
   bandwidth: pending('bandwidth', 'CNI bandwidth plugin', 'bandwidth'),
   sbr: pending('sbr', 'CNI sbr plugin', 'sbr'),
   vrf: pending('vrf', 'CNI vrf plugin', 'vrf'),

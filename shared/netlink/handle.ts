@@ -1,7 +1,7 @@
 // The operation-level API: one Netlink handle per network namespace (its socket is created inside
 // that namespace, so no call needs setns afterwards).
 import {
-  AF_BRIDGE, AF_UNSPEC, IFF_PROMISC, IFF_UP, IFLA_ADDRESS, IFLA_ALT_IFNAME, IFLA_IFALIAS, IFLA_IFNAME, IFLA_MASTER,
+  AF_BRIDGE, AF_UNSPEC, IFF_ALLMULTI, IFF_PROMISC, IFF_UP, IFLA_ADDRESS, IFLA_ALT_IFNAME, IFLA_IFALIAS, IFLA_IFNAME, IFLA_MASTER,
   IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK,
 } from './constants.js';
 import {
@@ -205,6 +205,11 @@ export class Netlink {
 
   setPromisc(link: LinkRef, on: boolean): void {
     this.setLink(link, on ? 'promisc on' : 'promisc off', undefined, on ? IFF_PROMISC : 0, IFF_PROMISC);
+  }
+
+  /** Receive all multicast (IFF_ALLMULTI); read it back from `(link.flags & IFF_ALLMULTI) !== 0`. */
+  setAllmulti(link: LinkRef, on: boolean): void {
+    this.setLink(link, on ? 'allmulticast on' : 'allmulticast off', undefined, on ? IFF_ALLMULTI : 0, IFF_ALLMULTI);
   }
 
   /** Sets the alias; an empty string removes it. */

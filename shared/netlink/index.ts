@@ -17,7 +17,7 @@
  *            createMacvlan({name, masterIndex, mode, mtu?, mac?, bcQueueLen?, netns?}), createIpvlan, createVlan, createDummy,
  *            createTuntap({name, mode, ...}), deleteLink(l), setLinkUp(l), setLinkDown(l), setMtu(l, n),
  *            setMac(l, mac), setMaster(l, master|0), rename(l, name), moveToNetns(l, netns), setPromisc(l, on),
- *            setAlias(l, s), setTxQLen(l, n)
+ *            setAlias(l, s), setTxQLen(l, n), setAllmulti(l, on)
  *   bridge:  setBridgePort(l, {hairpin?, isolated?, learning?, unicastFlood?}), setHairpin, setIsolated,
  *            addBridgeVlan(l, vid, {pvid?, untagged?, self?}), deleteBridgeVlan, listBridgePorts()
  *   addrs:   addAddress(l, cidr, {noDad?, scope?, label?, broadcast?, noPrefixRoute?, replace?}),
@@ -60,5 +60,5 @@ export type { Family } from '../ip/index.js';
 export {
   RT_SCOPE_UNIVERSE, RT_SCOPE_SITE, RT_SCOPE_LINK, RT_SCOPE_HOST, RT_TABLE_MAIN, RT_TABLE_LOCAL,
   RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, RTN_UNREACHABLE, RTPROT_BOOT, RTPROT_KERNEL, RTPROT_STATIC,
-  NUD_PERMANENT, NUD_REACHABLE, NUD_STALE, NUD_NOARP, IFF_UP, IFF_LOWER_UP, IFF_PROMISC,
+  NUD_PERMANENT, NUD_REACHABLE, NUD_STALE, NUD_NOARP, IFF_UP, IFF_LOWER_UP, IFF_PROMISC, IFF_ALLMULTI,
 } from './constants.js';
