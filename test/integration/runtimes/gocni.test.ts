@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addrs, link, links, routes, type IpLink } from '../../helpers/ip.js';
 import {
   addContainer, buildDriver, cleanupNode, confDir, driver, exampleList, fetchFrom, firewallText, firstHost,
-  leftovers, makeNode, missingTools, qdiscs, serve, suffix, tcJson, urlOf, waitServing, type Json, type Node,
+  leftovers, makeNode, missingTools, qdiscs, serve, stateDirOf, suffix, tcJson, urlOf, waitServing, type Json, type Node,
 } from './rig.js';
 
 let buildDir = '';
@@ -106,7 +106,7 @@ function expectCheckAndRemove(r: ListRun, gateways: string[]): void {
   expect(remove.status).toBe(0);
   expect(link(r.ctr, 'eth0')).toBeUndefined();
   for (const host of ['127.0.0.1', ...gateways]) expect(fetchFrom(r.n.node, urlOf(host, PORT)), `${host}:${PORT} after Remove`).toBeUndefined();
-  expect(leftovers(r.n, { node: r.n.node, network: r.network, id: r.id, ips: r.ips, dataDir: r.dataDir })).toEqual([]);
+  expect(leftovers(stateDirOf(r.n.dir), { node: r.n.node, network: r.network, id: r.id, ips: r.ips, dataDir: r.dataDir })).toEqual([]);
   const again = driver(r.n, bin, 'remove', { conf: r.conf, id: r.id, netns: r.ctr, ports: PORTS });
   expect(again.stderr + again.stdout).toBe('');
   expect(again.status).toBe(0);

@@ -41,9 +41,12 @@ export function isolatedEnv(dir: string): Record<string, string> {
   return {
     PATH: `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${path.join(dir, 'no-system-bus')}`,
-    TSCNI_STATE_DIR: path.join(dir, 'tscni-state'),
+    TSCNI_STATE_DIR: stateDirOf(dir),
   };
 }
+
+/** The TSCNI_STATE_DIR isolatedEnv(dir) gives the plugins. */
+export const stateDirOf = (dir: string): string => path.join(dir, 'tscni-state');
 
 /**
  * Builds the go-cni driver offline in GOPATH mode against Debian's golang-github-containerd-go-cni-dev
@@ -220,7 +223,7 @@ export interface Attachment {
  * firewall lines naming its IPs or its ID or a per-container DNAT chain, host-local leases, libcni's
  * cached result, tscni's attachment records (in the test's TSCNI_STATE_DIR and in the default root).
  */
-export function leftovers(n: Node, a: Attachment): string[] {
+export function leftovers(stateDir: string, a: Attachment): string[] {
   const out: string[] = [];
   for (const l of links(a.node) as IpLink[]) {
     const kind = l.linkinfo?.info_kind;
@@ -238,7 +241,7 @@ export function leftovers(n: Node, a: Attachment): string[] {
   if (fs.existsSync(CNI_RESULTS_DIR)) {
     for (const f of fs.readdirSync(CNI_RESULTS_DIR)) if (f.includes(a.id)) out.push(`libcni cache ${f}`);
   }
-  for (const root of [isolatedEnv(n.dir).TSCNI_STATE_DIR as string, TSCNI_STATE_ROOT]) {
+  for (const root of [stateDir, TSCNI_STATE_ROOT]) {
     for (const f of statesOf(root, a.network)) out.push(`tscni state ${f}`);
   }
   return out;
