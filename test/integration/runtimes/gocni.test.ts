@@ -2,6 +2,10 @@
 // own CNI library (go-cni + libcni, built offline from Debian's Go sources in the set-up) the way
 // containerd's CRI calls it: loopback on "lo" plus the first conf file on "eth0", K8S_POD_* args with
 // IgnoreUnknown=1, portMappings and bandwidth capabilities; then Check and Remove.
+// go-cni's capability structs have no JSON tags, so what the plugins get is exactly what containerd
+// sends: runtimeConfig.portMappings [{"HostPort","ContainerPort","Protocol","HostIP"}] and
+// runtimeConfig.bandwidth {"IngressRate","IngressBurst","EgressRate","EgressBurst"} (bursts MaxUint32),
+// capitalized: the Go plugins accept them because Go's JSON decoding ignores case; tscni must too.
 //
 // The plugins are dist/bin (tscni alone) unless TSCNI_TEST_PLUGIN_DIR says otherwise (see rig.ts).
 // Each list gets a throwaway node netns (rt-gocni-node-*) in which the driver runs, so bridges,
@@ -97,6 +101,9 @@ function expectPortMapping(r: ListRun, gateways: string[]): void {
 
 /** Check passes, Remove tears everything down (and a second Remove, as a retried StopPodSandbox, too). */
 function expectCheckAndRemove(r: ListRun, gateways: string[]): void {
+  const attachment = { node: r.n.node, network: r.network, id: r.id, ips: r.ips, dataDir: r.dataDir };
+  // The leftovers oracle sees the live attachment (so its empty answer after Remove means something).
+  expect(leftovers(stateDirOf(r.n.dir), attachment).length).toBeGreaterThan(0);
   const check = driver(r.n, bin, 'check', { conf: r.conf, id: r.id, netns: r.ctr, ports: PORTS });
   // Soft: a CHECK failure is reported, and Remove and the leftovers are still verified.
   expect.soft(check.stderr, 'go-cni Check').toBe('');
@@ -106,7 +113,7 @@ function expectCheckAndRemove(r: ListRun, gateways: string[]): void {
   expect(remove.status).toBe(0);
   expect(link(r.ctr, 'eth0')).toBeUndefined();
   for (const host of ['127.0.0.1', ...gateways]) expect(fetchFrom(r.n.node, urlOf(host, PORT)), `${host}:${PORT} after Remove`).toBeUndefined();
-  expect(leftovers(stateDirOf(r.n.dir), { node: r.n.node, network: r.network, id: r.id, ips: r.ips, dataDir: r.dataDir })).toEqual([]);
+  expect(leftovers(stateDirOf(r.n.dir), attachment)).toEqual([]);
   const again = driver(r.n, bin, 'remove', { conf: r.conf, id: r.id, netns: r.ctr, ports: PORTS });
   expect(again.stderr + again.stdout).toBe('');
   expect(again.status).toBe(0);

@@ -89,6 +89,8 @@ describe("podman's default network (bridge + portmap + firewall + tuning) on tsc
     expect(fw.split('\n').some((l) => l.includes('CNI-DN-') && l.includes(ia.Id))).toBe(true);
     expect(fw.split('\n').some((l) => l.startsWith('-A CNI-FORWARD') && l.includes(`${ipA}/32`))).toBe(true);
 
+    // The leftovers oracle sees the live attachment (so its empty answer after rm means something).
+    expect(leftovers(stateDirOf(envDir), { node: r.node, network: NET.name, id: ia.Id, ips: [ipA], dataDir: r.dataDir }).length).toBeGreaterThan(0);
     podmanOk(r, ['rm', '--force', '--time', '0', a, b]);
     expect(podmanOk(r, ['ps', '--all', '--quiet'])).toBe('');
     expect(waitForRigProcesses(r)).toEqual([]);
