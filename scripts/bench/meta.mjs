@@ -26,7 +26,7 @@ function call(node, bin, env, conf) {
   const t0 = process.hrtime.bigint();
   const res = spawnSync('nsenter', [`--net=/run/netns/${node}`, bin], { env: { PATH: process.env.PATH, ...env }, input: JSON.stringify(conf), encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (res.status !== 0) throw new Error(`${bin} ${env.CNI_COMMAND} failed: ${res.stdout}${res.stderr}`);
+  if (res.status !== 0) throw new Error(`${bin} ${env.CNI_COMMAND} failed: ${`${res.stdout}${res.stderr}`.replace(/\s+/g, ' ')}`);
   return { ms, out: res.stdout };
 }
 
@@ -89,9 +89,18 @@ export function benchMeta(distBin, rounds) {
   const haveStrace = spawnSync('strace', ['-V']).status === 0;
   const rows = [];
   const spend = [];
+  const failures = [];
   try {
     CASES.forEach((c, i) => {
-      const n = i + 1;
+      try {
+        runCase(c, i + 1);
+      } catch (err) {
+        // A plugin that refuses (e.g. a build without this meta plugin) fails its case, not the bench.
+        failures.push(`${c.label}: ${String(err.message).split('\n')[0]}`);
+      }
+    });
+    /** Measures one case; appends its table rows and per-call entries. */
+    function runCase(c, n) {
       const metaType = c.meta.type;
       const dirOf = (impl) => (impl === 'ours' ? distBin : REF_DIR);
       const bridgeConf = (impl) => ({
@@ -127,7 +136,16 @@ export function benchMeta(distBin, rounds) {
       const chain = (impl) => {
         const bAdd = call(node, bin(impl, 'bridge'), env(impl, 'ADD'), bridgeConf(impl));
         const prev = JSON.parse(bAdd.out);
-        const mAdd = call(node, bin(impl, metaType), env(impl, 'ADD'), metaConf(impl, prev));
+        let mAdd;
+        try {
+          mAdd = call(node, bin(impl, metaType), env(impl, 'ADD'), metaConf(impl, prev));
+        } catch (err) {
+          // As a runtime does after a failed ADD: DEL the chain, so the next case starts clean.
+          for (const [type, conf] of [[metaType, metaConf(impl, prev)], ['bridge', { ...bridgeConf(impl), prevResult: prev }]]) {
+            spawnSync('nsenter', [`--net=/run/netns/${node}`, bin(impl, type)], { env: { PATH: process.env.PATH, ...env(impl, 'DEL') }, input: JSON.stringify(conf) });
+          }
+          throw err;
+        }
         const result = JSON.parse(mAdd.out);
         const mDel = call(node, bin(impl, metaType), env(impl, 'DEL'), metaConf(impl, result));
         const bDel = call(node, bin(impl, 'bridge'), env(impl, 'DEL'), { ...bridgeConf(impl), prevResult: result });
@@ -159,7 +177,7 @@ export function benchMeta(distBin, rounds) {
           [bAdd, mAdd, mDel, bDel].forEach((x, k) => (spend[at + k].execs[impl] = summarize(x.programs)));
         }
       }
-    });
+    }
     printRows('meta plugins chained after bridge (in a throwaway node netns; chain = sum of its calls, median of per-round sums)', rows);
     const out = [
       '\nwhere the time goes, per call (median ms; programs started per call, counted with strace -f -e execve on one extra run)',
@@ -168,6 +186,10 @@ export function benchMeta(distBin, rounds) {
     ];
     for (const s of spend) out.push(`| ${s.call} | ${fmt(s.ours)} | ${fmt(s.ref)} | ${s.execs.ours ?? 'n/a (no strace)'} | ${s.execs.ref ?? 'n/a (no strace)'} |`);
     process.stdout.write(`${out.join('\n')}\n`);
+    if (failures.length) {
+      process.stdout.write(`\nmeta cases that failed (not measured):\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
+      process.exitCode = 1;
+    }
     return rows;
   } finally {
     for (const ns of [node, cont.ours, cont.ref]) spawnSync('ip', ['netns', 'del', ns]);
