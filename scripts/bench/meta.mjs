@@ -164,6 +164,15 @@ export function benchMeta(distBin, rounds) {
         const entry = { call: `${c.label}: ${label}`, ours: med('ours', (x) => x[key]), ref: med('ref', (x) => x[key]), execs: {} };
         spend.push(entry);
       }
+      // The start-up floor of a call: VERSION does no work, so the rest of an ADD/DEL is the work.
+      const floors = ['bridge', metaType].map((type) => {
+        const t = { ours: [], ref: [] };
+        for (let r = 0; r < rounds; r++) {
+          for (const impl of r % 2 ? ['ref', 'ours'] : ['ours', 'ref']) t[impl].push(call(node, bin(impl, type), { CNI_COMMAND: 'VERSION' }, { cniVersion: VERSION }).ms);
+        }
+        const none = { ours: '-', ref: '-' };
+        return { call: `${c.label}: ${type} VERSION (start-up floor)`, ours: median(t.ours), ref: median(t.ref), execs: none };
+      });
       if (haveStrace) {
         const trace = path.join(dataDir, 'trace');
         const at = spend.length - 4;
@@ -177,6 +186,7 @@ export function benchMeta(distBin, rounds) {
           [bAdd, mAdd, mDel, bDel].forEach((x, k) => (spend[at + k].execs[impl] = summarize(x.programs)));
         }
       }
+      spend.push(...floors);
     }
     printRows('meta plugins chained after bridge (in a throwaway node netns; chain = sum of its calls, median of per-round sums)', rows);
     const out = [
