@@ -14,8 +14,8 @@ import {
   waitForRigProcesses, type NetworkDef, type PodmanInspect, type Rig,
 } from '../podman/rig.js';
 import {
-  EXAMPLES, PLUGIN_DIR, fetchFrom, firewallText, isolatedEnv, leftovers, missingTools, stateDirOf, suffix, urlOf,
-  waitServing, type Json,
+  EXAMPLES, PLUGIN_DIR, fetchFrom, firewallText, isolatedEnv, leftovers, missingTools, removeDefaultRootStates, stateDirOf,
+  suffix, urlOf, waitServing, type Json,
 } from './rig.js';
 
 const id = suffix();
@@ -39,6 +39,7 @@ beforeAll(() => {
 afterAll(() => {
   cleanupRig(rig);
   rig = undefined;
+  removeDefaultRootStates(NET.name);
   if (envDir) fs.rmSync(envDir, { recursive: true, force: true });
 });
 

@@ -266,6 +266,12 @@ export function tcJson(ns: string, args: string[]): Json[] {
 
 export const qdiscs = (ns: string, dev: string): Json[] => tcJson(ns, ['qdisc', 'show', 'dev', dev]);
 
+/** Records of a test network under the default state root (written there if a plugin ignored TSCNI_STATE_DIR). */
+export function removeDefaultRootStates(network: string): void {
+  if (!fs.existsSync(TSCNI_STATE_ROOT)) return;
+  for (const plugin of fs.readdirSync(TSCNI_STATE_ROOT)) fs.rmSync(path.join(TSCNI_STATE_ROOT, plugin, network), { recursive: true, force: true });
+}
+
 /** Removes everything the node rig created, whatever state a failed test left it in. */
 export function cleanupNode(n: Node | undefined): void {
   if (!n) return;
@@ -277,10 +283,7 @@ export function cleanupNode(n: Node | undefined): void {
       }
     }
   }
-  for (const net of n.networks) {
-    if (!fs.existsSync(TSCNI_STATE_ROOT)) break;
-    for (const plugin of fs.readdirSync(TSCNI_STATE_ROOT)) fs.rmSync(path.join(TSCNI_STATE_ROOT, plugin, net), { recursive: true, force: true });
-  }
+  for (const net of n.networks) removeDefaultRootStates(net);
   for (const ns of [...n.containers, n.node]) spawnSync('ip', ['netns', 'del', ns]);
   fs.rmSync(n.dir, { recursive: true, force: true });
 }
