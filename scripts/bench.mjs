@@ -2,6 +2,8 @@
 // `npm run bench`: tscni against the Go reference plugins (Debian's containernetworking-plugins in
 // /usr/lib/cni), measured side by side in one run. Run as root after `npm run build`.
 //   npm run bench [-- --rounds N] [-- --only loopback,ipam]
+//   groups: loopback, bridge, ptp-macvlan, meta (bridge + portmap / firewall chains), ipam, dhcp
+//   TSCNI_BIN_DIR=<dir> measures another directory as "ours" (default dist/bin).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,9 +12,10 @@ import { REF_DIR } from './bench/harness.mjs';
 import { benchLoopback } from './bench/loopback.mjs';
 import { benchBridge } from './bench/bridge.mjs';
 import { benchPtpMacvlan } from './bench/ptp-macvlan.mjs';
+import { benchMeta } from './bench/meta.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const distBin = path.join(root, 'dist/bin');
+const distBin = process.env.TSCNI_BIN_DIR ?? path.join(root, 'dist/bin');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(`--${name}`);
@@ -34,6 +37,7 @@ const sections = {
   loopback: () => benchLoopback(distBin, rounds),
   bridge: () => benchBridge(distBin, rounds),
   'ptp-macvlan': () => benchPtpMacvlan(distBin, rounds),
+  meta: () => benchMeta(distBin, rounds),
   ipam: script('ipam.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 2)))]),
   dhcp: script('dhcp.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 4)))]),
 };

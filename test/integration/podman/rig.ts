@@ -15,7 +15,7 @@ import { DIST_BIN } from '../../helpers/plugin.js';
 /** Where libcni (inside podman) caches ADD results; podman 4.3 gives it no other cache dir. */
 export const CNI_RESULTS_DIR = '/var/lib/cni/results';
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'ip', 'ping', 'sleep', 'cat'];
+const APPLETS = ['sh', 'ip', 'ping', 'sleep', 'cat', 'echo', 'httpd', 'wget'];
 /** podman on this machine works only with these (see ARCHITECTURE.md, test environment facts). */
 export const ULIMITS = ['--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=4096:4096'];
 
@@ -32,6 +32,22 @@ export interface NetworkDef {
   octet: number;
   capabilities?: Record<string, boolean>;
   cniVersion?: string;
+  /**
+   * Let podman write the conflist itself (`podman network create`: bridge + portmap + firewall +
+   * tuning, its default network shape) instead of the rig's bridge + host-local one; the rig only
+   * sets the bridge name (podman 4.3 has no --interface-name) and the host-local dataDir (leases stay
+   * in the test dir).
+   */
+  podmanDefault?: boolean;
+}
+
+export interface RigOptions {
+  /** Plugin directory podman uses (cni_plugin_dirs); dist/bin by default. */
+  pluginDir?: string;
+  /** Prefix of the node netns name. */
+  nodePrefix?: string;
+  /** Extra environment for podman (and so for the plugins it runs). */
+  env?: Record<string, string>;
 }
 
 export interface Rig {
@@ -42,6 +58,8 @@ export interface Rig {
   networks: NetworkDef[];
   /** Container netns paths podman reported (checked and, if left over, removed at cleanup). */
   sandboxes: Set<string>;
+  /** Extra environment podman runs with. */
+  env: Record<string, string>;
 }
 
 export interface PodmanNetwork {
@@ -108,7 +126,7 @@ export function conflist(rig: Pick<Rig, 'dataDir'>, net: NetworkDef): Record<str
 }
 
 /** Creates the temp dir, the node netns, containers.conf, one conflist per network and the image. */
-export function makeRig(networks: NetworkDef[]): Rig {
+export function makeRig(networks: NetworkDef[], options: RigOptions = {}): Rig {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tscni-pm-'));
   const rig: Rig = {
     dir,
@@ -117,13 +135,15 @@ export function makeRig(networks: NetworkDef[]): Rig {
     image: `localhost/tscni-pm-busybox:${suffix()}`,
     networks,
     sandboxes: new Set(),
+    env: options.env ?? {},
   };
-  rig.node = createNetns('tscni-pm-h');
+  rig.node = createNetns(options.nodePrefix ?? 'tscni-pm-h');
   runOrThrow('ip', ['-n', rig.node, 'link', 'set', 'lo', 'up']);
   for (const sub of ['root', 'runroot', 'tmp', 'net.d', 'ipam', 'rootfs/bin', 'rootfs/etc', 'rootfs/proc', 'rootfs/sys', 'rootfs/dev', 'rootfs/tmp']) {
     fs.mkdirSync(path.join(dir, sub), { recursive: true });
   }
   for (const net of networks) {
+    if (net.podmanDefault) continue;
     fs.writeFileSync(path.join(dir, 'net.d', `${net.name}.conflist`), JSON.stringify(conflist(rig, net), null, 2));
   }
   // TOML basic strings accept JSON string escapes; default_network keeps podman's own 10.88.0.0/16
@@ -134,9 +154,10 @@ export function makeRig(networks: NetworkDef[]): Rig {
     [
       '[network]',
       'network_backend = "cni"',
-      `cni_plugin_dirs = [${toml(DIST_BIN)}]`,
+      `cni_plugin_dirs = [${toml(options.pluginDir ?? DIST_BIN)}]`,
       `network_config_dir = ${toml(path.join(dir, 'net.d'))}`,
-      `default_network = ${toml(networks[0]?.name ?? 'none')}`,
+      // A network podman writes itself must not be the default: podman would claim that name first.
+      `default_network = ${toml(networks.find((n) => !n.podmanDefault)?.name ?? 'tscni-pm-unused-default')}`,
       '[engine]',
       'events_logger = "none"',
       'cgroup_manager = "cgroupfs"',
@@ -145,6 +166,8 @@ export function makeRig(networks: NetworkDef[]): Rig {
       '',
     ].join('\n'),
   );
+
+  for (const net of networks) if (net.podmanDefault) createPodmanNetwork(rig, net);
 
   const rootfs = path.join(dir, 'rootfs');
   fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
@@ -155,6 +178,21 @@ export function makeRig(networks: NetworkDef[]): Rig {
   podmanOk(rig, ['import', tar, rig.image]);
   return rig;
 }
+
+/** `podman network create` writes its default conflist; the rig sets the bridge name and host-local's dataDir. */
+function createPodmanNetwork(rig: Rig, net: NetworkDef): void {
+  const base = `10.81.${net.octet}`;
+  podmanOk(rig, ['network', 'create', '--subnet', `${base}.0/24`, '--gateway', `${base}.1`, net.name]);
+  const file = podmanConflistPath(rig, net);
+  const list = JSON.parse(fs.readFileSync(file, 'utf8')) as { plugins: { type: string; bridge?: string; ipam?: Record<string, unknown> }[] };
+  const bridge = list.plugins.find((p) => p.type === 'bridge');
+  if (!bridge?.ipam) throw new Error(`podman wrote no bridge ipam in ${file}`);
+  bridge.bridge = net.bridge;
+  bridge.ipam.dataDir = rig.dataDir;
+  fs.writeFileSync(file, JSON.stringify(list, null, 3));
+}
+
+export const podmanConflistPath = (rig: Rig, net: NetworkDef): string => path.join(rig.dir, 'net.d', `${net.name}.conflist`);
 
 function runOrThrow(cmd: string, args: string[]): string {
   const res = spawnSync(cmd, args, { encoding: 'utf8', env: toolEnv(), timeout: 30_000 });
@@ -174,7 +212,7 @@ export function podman(rig: Rig, args: string[]): Run {
   ];
   const res = spawnSync('nsenter', [`--net=${netnsPath(rig.node)}`, 'podman', ...global, ...args], {
     encoding: 'utf8',
-    env: toolEnv({ CONTAINERS_CONF: path.join(rig.dir, 'containers.conf') }),
+    env: toolEnv({ CONTAINERS_CONF: path.join(rig.dir, 'containers.conf'), ...rig.env }),
     timeout: 30_000,
   });
   return { status: res.status ?? -1, stdout: res.stdout ?? '', stderr: (res.stderr ?? '') + (res.error ? String(res.error) : '') };
