@@ -74,7 +74,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
   firewall: pending('firewall', 'CNI firewall plugin', 'firewall'),
   tuning: pending('tuning', 'CNI tuning plugin', 'tuning'),
   bandwidth: pending('bandwidth', 'CNI bandwidth plugin', 'bandwidth'),
-  sbr: pending('sbr', 'CNI sbr plugin', 'sbr'),
+  sbr: {
+    description: 'CNI sbr plugin',
+    load: async () => (await import('../../plugins/sbr/index.js')).plugin,
+  },
   vrf: pending('vrf', 'CNI vrf plugin', 'vrf'),
 };
 
