@@ -78,7 +78,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     description: 'CNI sbr plugin',
     load: async () => (await import('../../plugins/sbr/index.js')).plugin,
   },
-  vrf: pending('vrf', 'CNI vrf plugin', 'vrf'),
+  vrf: {
+    description: 'CNI vrf plugin',
+    load: async () => (await import('../../plugins/vrf/index.js')).plugin,
+  },
 };
 
 export const PLUGIN_NAMES: readonly string[] = Object.keys(PLUGINS);
