@@ -14,6 +14,10 @@ export interface Net {
 
 /** eth0's network: 10.35.1.0/24 with a default route (the "existing default route" of the reference tests). */
 export const NET0: Net = { bridge: 'sb-br0', ranges: [[{ subnet: '10.35.1.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] };
+/** eth0's network without a default route. */
+export const NET0_NO_DEFAULT: Net = { bridge: 'sb-br0', ranges: [[{ subnet: '10.35.1.0/24' }]] };
+/** net1's network with the container's default route through it. */
+export const NET1_DEFAULT: Net = { bridge: 'sb-br1', ranges: [[{ subnet: '10.35.2.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] };
 /** net1's network: 10.35.2.0/24 and a routed prefix behind its gateway. */
 export const NET1: Net = { bridge: 'sb-br1', ranges: [[{ subnet: '10.35.2.0/24' }]], routes: [{ dst: '10.35.200.0/24' }] };
 /** net1 with two IPv4 addresses (two ranges): one table each. */
@@ -84,10 +88,12 @@ export function allRoutes(ns: string): string[] {
 export const routesOfTable = (ns: string, table: string): string[] => allRoutes(ns).filter((l) => l.startsWith(`table ${table} `));
 
 /** A container netns with eth0 on NET0 and net1 on `net1`; returns the two prevResults. */
-export function container(host: string, dataDir: string, net1: Net = NET1, version = '1.0.0'): { c: string; eth0: Record<string, unknown>; net1: Record<string, unknown> } {
+export function container(
+  host: string, dataDir: string, net1: Net = NET1, version = '1.0.0', net0: Net = NET0,
+): { c: string; eth0: Record<string, unknown>; net1: Record<string, unknown> } {
   const c = createNetns('sb-c');
   sh(c, 'ip', ['link', 'set', 'lo', 'up']);
-  const eth0 = attach(host, c, 'eth0', NET0, dataDir, version);
+  const eth0 = attach(host, c, 'eth0', net0, dataDir, version);
   const n1 = attach(host, c, 'net1', net1, dataDir, version);
   return { c, eth0, net1: n1 };
 }

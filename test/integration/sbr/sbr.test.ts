@@ -9,7 +9,7 @@ import { createNetns, netnsPath, removeAllNetns, sh } from '../../helpers/netns.
 import { normalize, removeDir, runIn, tempDir, type Impl } from '../../helpers/node-rig.js';
 import type { PluginRun } from '../../helpers/plugin.js';
 import {
-  allRoutes, container, NET1, NET1_DUAL, NET1_TWO, routesOfTable, rules, sbr, sbrConf,
+  allRoutes, container, NET0, NET0_NO_DEFAULT, NET1, NET1_DEFAULT, NET1_DUAL, NET1_TWO, routesOfTable, rules, sbr, sbrConf,
 } from './rig.js';
 
 let host: string;
@@ -56,6 +56,19 @@ describe('sbr ADD', () => {
     expect(rules(c)).toEqual([]);
     expect(routesOfTable(c, '100')).toEqual([]);
     expect(sbr(host, c, 'DEL', cfg).status).toBe(0);
+  });
+
+  it('existing default route through net1: it moves into table 100 (the added one replaced), none left in main', () => {
+    const { c, net1 } = container(host, dataDir, NET1_DEFAULT, '1.0.0', NET0_NO_DEFAULT);
+    expect(allRoutes(c)).toContain('table main default via 10.35.2.1 dev net1');
+    const r = sbr(host, c, 'ADD', sbrConf(net1));
+    expect(r.status, r.stdout).toBe(0);
+    expect(routesOfTable(c, '100')).toEqual([
+      'table 100 10.35.2.0/24 dev net1 proto kernel scope link src 10.35.2.2',
+      'table 100 default via 10.35.2.1 dev net1',
+      'table 100 fe80::/64 dev net1 proto kernel metric 256',
+    ]);
+    expect(allRoutes(c).filter((l) => l.startsWith('table main ') && l.includes('default'))).toEqual([]);
   });
 
   it('two addresses: tables 100 and 101, rules listed 101 then 100', () => {
@@ -210,18 +223,19 @@ function delWithNetns(hostNs: string, cfg: Record<string, unknown>, netns: strin
 
 describe('sbr side by side with the Go reference', () => {
   const scenarios = [
-    ['one address', NET1],
-    ['two addresses', NET1_TWO],
-    ['dual-stack', NET1_DUAL],
+    ['one address', NET1, NET0],
+    ['existing default route', NET1_DEFAULT, NET0_NO_DEFAULT],
+    ['two addresses', NET1_TWO, NET0],
+    ['dual-stack', NET1_DUAL, NET0],
   ] as const;
-  it.each(scenarios)('%s: same result, same rules and routes', (_name, net) => {
+  it.each(scenarios)('%s: same result, same rules and routes', (_name, net, net0) => {
     const seen: Record<Impl, { result: unknown; rules: string[]; routes: string[] }> = {} as never;
     for (const impl of ['ours', 'ref'] as Impl[]) {
       // One node per implementation, so both containers get the same addresses.
       const node = createNetns('sb-n');
       const dir = tempDir('sb-');
       try {
-        const { c, net1 } = container(node, dir, net);
+        const { c, net1 } = container(node, dir, net, '1.0.0', net0);
         const r = sbr(node, c, 'ADD', sbrConf(net1), 'net1', impl);
         expect(r.status, `${impl}: ${r.stdout}`).toBe(0);
         // Debian's 1.1.1 prints an empty "dns": {} (the latest reference omits it); names and MACs are random.
