@@ -160,6 +160,16 @@ describe('sbr ADD', () => {
     expect(allRoutes(c)).toEqual(before);
   });
 
+  it('a failure at the second address undoes the first address\'s table too', () => {
+    const { c, net1 } = container(host, dataDir, NET1_DUAL);
+    const before = allRoutes(c);
+    const r = sbr(host, c, 'ADD', sbrConf(net1, { gateways: ['fd35:99::1'] }));
+    expect(r.status).toBe(1);
+    expect(msg(r)).toMatch(/^Failed to add default route to fd35:99::1: /);
+    expect(rules(c)).toEqual([]);
+    expect(allRoutes(c)).toEqual(before);
+  });
+
   it('without prevResult: "This plugin must be called as chained plugin" (code 7), for 0.2.0 and 1.0.0', () => {
     const { c } = container(host, dataDir);
     for (const version of ['0.2.0', '1.0.0']) {
