@@ -77,8 +77,14 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     load: async () => (await import('../../plugins/tuning/index.js')).plugin,
   },
   bandwidth: pending('bandwidth', 'CNI bandwidth plugin', 'bandwidth'),
-  sbr: pending('sbr', 'CNI sbr plugin', 'sbr'),
-  vrf: pending('vrf', 'CNI vrf plugin', 'vrf'),
+  sbr: {
+    description: 'CNI sbr plugin',
+    load: async () => (await import('../../plugins/sbr/index.js')).plugin,
+  },
+  vrf: {
+    description: 'CNI vrf plugin',
+    load: async () => (await import('../../plugins/vrf/index.js')).plugin,
+  },
 };
 
 export const PLUGIN_NAMES: readonly string[] = Object.keys(PLUGINS);

@@ -12,11 +12,12 @@ import { isErrno } from './errors.js';
 import type { Family } from '../ip/index.js';
 import { parseMac } from './ipaddr.js';
 import {
-  buildBridge, buildDummy, buildIpvlan, buildMacvlan, buildVeth, buildVlan, checkIfName, ifinfomsg,
+  buildBridge, buildDummy, buildIpvlan, buildMacvlan, buildVeth, buildVlan, buildVrf, checkIfName, ifinfomsg,
 } from './link-build.js';
 import { parseLink } from './link-parse.js';
 import type {
   BridgeOptions, DummyOptions, IpvlanOptions, Link, LinkRef, MacvlanOptions, NetnsRef, VethOptions, VlanOptions,
+  VrfOptions,
 } from './link-types.js';
 import { MessageBuilder } from './message.js';
 import {
@@ -24,6 +25,7 @@ import {
 } from './neighbors.js';
 import { NetnsHandle, openNetns, withNetns } from './netns.js';
 import { buildListRoutes, buildRoute, parseRoutes, type Route, type RouteSpec } from './routes.js';
+import { buildListRules, buildRule, parseRule, type Rule, type RuleSpec } from './rules.js';
 import { NetlinkSocket } from './socket.js';
 import { createTuntap, type TuntapOptions } from './tuntap.js';
 
@@ -151,6 +153,11 @@ export class Netlink {
 
   createDummy(o: DummyOptions): void {
     withNetnsFd(o.netns, (fd) => this.sock.ack(buildDummy(o, fd), `link add ${o.name} type dummy`));
+  }
+
+  /** Creates a VRF device bound to routing table `o.table` (needs CONFIG_NET_VRF). */
+  createVrf(o: VrfOptions): void {
+    this.sock.ack(buildVrf(o), `link add ${o.name} type vrf table ${o.table}`);
   }
 
   /** Creates a persistent tun/tap device in this handle's namespace (via /dev/net/tun, not netlink). */
@@ -315,6 +322,23 @@ export class Netlink {
     return out;
   }
 
+  // ---- policy routing rules ----------------------------------------------------------------
+
+  /** Adds a rule (EEXIST when an identical one exists); without a priority the kernel picks one. */
+  addRule(r: RuleSpec): void {
+    this.sock.ack(buildRule(r, 'add'), `rule add ${describeRule(r)}`);
+  }
+
+  /** Deletes the first rule matching every field given (ENOENT when none does). */
+  deleteRule(r: RuleSpec): void {
+    this.sock.ack(buildRule(r, 'delete'), `rule del ${describeRule(r)}`);
+  }
+
+  /** Rules of one family, or of both when family is undefined, in the kernel's order. */
+  listRules(family?: Family): Rule[] {
+    return this.sock.dump(buildListRules(family), 'rule list', parseRule);
+  }
+
   // ---- neighbours --------------------------------------------------------------------------
 
   addNeighbor(n: NeighborSpec): void {
@@ -335,6 +359,13 @@ export class Netlink {
     const all = this.sock.dump(buildListNeighbors(filter.family), 'neigh list', parseNeighbor);
     return filter.ifindex === undefined ? all : all.filter((n) => n.ifindex === filter.ifindex);
   }
+}
+
+function describeRule(r: RuleSpec): string {
+  let s = r.priority !== undefined ? `pref ${r.priority} ` : '';
+  s += `from ${r.src ?? 'all'}`;
+  if (r.dst !== undefined) s += ` to ${r.dst}`;
+  return `${s} lookup ${r.table}`;
 }
 
 function describeRoute(r: RouteSpec): string {

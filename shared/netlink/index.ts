@@ -45,10 +45,11 @@ export { Netlink, type ListAddressesFilter, type ListRoutesFilter, type ListNeig
 export { NetlinkError, isErrno } from './errors.js';
 export type {
   Link, LinkRef, NetnsRef, OperState, MacvlanMode, IpvlanMode, IpvlanFlag, BridgeInfo, BridgePortInfo,
-  CommonLinkOptions, VethOptions, BridgeOptions, MacvlanOptions, IpvlanOptions, VlanOptions, DummyOptions,
+  CommonLinkOptions, VethOptions, BridgeOptions, MacvlanOptions, IpvlanOptions, VlanOptions, DummyOptions, VrfOptions,
 } from './link-types.js';
 export type { Address, AddressFlags, AddAddressOptions } from './addresses.js';
 export type { Route, RouteSpec } from './routes.js';
+export type { Rule, RuleSpec } from './rules.js';
 export type { Neighbor, NeighborSpec } from './neighbors.js';
 export type { BridgePortSettings, BridgeVlanOptions } from './bridge.js';
 export type { TuntapOptions } from './tuntap.js';

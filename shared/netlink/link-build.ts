@@ -9,7 +9,7 @@ import {
 import { parseMac } from './ipaddr.js';
 import {
   type BridgeOptions, type CommonLinkOptions, type DummyOptions, IPVLAN_FLAGS, IPVLAN_MODES, type IpvlanOptions,
-  MACVLAN_MODES, type MacvlanOptions, type VethOptions, type VlanOptions,
+  MACVLAN_MODES, type MacvlanOptions, type VethOptions, type VlanOptions, type VrfOptions,
 } from './link-types.js';
 import { MessageBuilder } from './message.js';
 
@@ -125,4 +125,13 @@ export function buildVlan(o: VlanOptions, netnsFd?: number): MessageBuilder {
 
 export function buildDummy(o: DummyOptions, netnsFd?: number): MessageBuilder {
   return newLinkMessage('dummy', o, { netnsFd });
+}
+
+/** IFLA_VRF_TABLE inside IFLA_INFO_DATA of kind "vrf" (linux/if_link.h). */
+export const IFLA_VRF_TABLE = 1;
+
+/** A VRF device bound to routing table `table` (the bytes of `ip link add NAME type vrf table N`). */
+export function buildVrf(o: VrfOptions): MessageBuilder {
+  if (!Number.isInteger(o.table) || o.table < 1 || o.table > 0xffffffff) throw new TypeError(`invalid VRF table ${o.table}`);
+  return newLinkMessage('vrf', o, { data: (b) => b.u32(IFLA_VRF_TABLE, o.table) });
 }

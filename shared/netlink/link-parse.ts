@@ -8,6 +8,7 @@ import {
   IFINFOMSG_LEN, RTM_NEWLINK,
 } from './constants.js';
 import { formatMac } from './ipaddr.js';
+import { IFLA_VRF_TABLE } from './link-build.js';
 import {
   type Attrs, attrS32, attrString, attrU16, attrU32, attrU8, type NlMsg, parseAttrs, parseNested,
 } from './message.js';
@@ -65,6 +66,9 @@ function applyLinkInfo(link: Link, info: Attrs): void {
       if (id !== undefined) link.vlanId = id;
     } else if (kind === 'bridge') {
       link.bridge = bridgeInfo(data);
+    } else if (kind === 'vrf') {
+      const table = attrU32(data.get(IFLA_VRF_TABLE));
+      if (table !== undefined) link.vrfTable = table;
     }
   }
   const slaveData = info.get(IFLA_INFO_SLAVE_DATA);

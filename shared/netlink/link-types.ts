@@ -62,6 +62,8 @@ export interface Link {
   macvlanMode?: MacvlanMode;
   ipvlanMode?: IpvlanMode;
   vlanId?: number;
+  /** IFLA_VRF_TABLE of a VRF device (kind "vrf"). */
+  vrfTable?: number;
   bridge?: BridgeInfo;
   bridgePort?: BridgePortInfo;
 }
@@ -123,4 +125,9 @@ export interface VlanOptions extends CommonLinkOptions {
 
 export interface DummyOptions extends CommonLinkOptions {
   netns?: NetnsRef;
+}
+
+export interface VrfOptions extends CommonLinkOptions {
+  /** The routing table the VRF device binds (IFLA_VRF_TABLE). */
+  table: number;
 }

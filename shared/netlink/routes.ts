@@ -1,7 +1,7 @@
 // Routes (RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE): builders and the reply decoder.
 import {
   NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RT_TABLE_UNSPEC,
-  RTA_DST, RTA_GATEWAY, RTA_METRICS, RTA_MULTIPATH, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE, RTAX_ADVMSS,
+  RTA_DST, RTA_GATEWAY, RTA_METRICS, RTA_MULTIPATH, RTA_OIF, RTA_PREF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE, RTAX_ADVMSS,
   RTAX_MTU, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RTMSG_LEN, RTN_UNICAST, RTNEXTHOP_LEN, RTNH_F_ONLINK,
   RTPROT_BOOT,
 } from './constants.js';
@@ -32,6 +32,8 @@ export interface Route {
   flags: number;
   mtu?: number;
   advmss?: number;
+  /** IPv6 router preference (RTA_PREF: 0 medium, 1 high, 3 low), as the kernel reports it. */
+  pref?: number;
   /**
    * Set when this entry is one next hop of a multipath route: list results flatten
    * RTA_MULTIPATH into one entry per next hop, so "does dst via gw exist" is a simple search.
@@ -58,6 +60,8 @@ export interface RouteSpec {
   advmss?: number;
   /** RTNH_F_ONLINK: the gateway is reachable on the link without a covering prefix. */
   onlink?: boolean;
+  /** IPv6 router preference (RTA_PREF), sent only when given. */
+  pref?: number;
 }
 
 export function rtmsg(
@@ -109,6 +113,7 @@ export function buildRoute(r: RouteSpec, mode: RouteWriteMode): MessageBuilder {
   if (r.ifindex !== undefined) b.u32(RTA_OIF, r.ifindex);
   if (r.priority !== undefined) b.u32(RTA_PRIORITY, r.priority);
   if (table > 255 || r.table !== undefined) b.u32(RTA_TABLE, table);
+  if (r.pref !== undefined) b.u8(RTA_PREF, r.pref);
   if (r.mtu !== undefined || r.advmss !== undefined) {
     b.nest(RTA_METRICS, () => {
       if (r.mtu !== undefined) b.u32(RTAX_MTU, r.mtu);
@@ -148,6 +153,8 @@ export function parseRoutes(m: NlMsg): Route[] | undefined {
   if (oif !== undefined) base.ifindex = oif;
   const src = a.get(RTA_PREFSRC);
   if (src) base.src = formatIP(ipFromBytes(src));
+  const pref = a.get(RTA_PREF);
+  if (pref && pref.length >= 1) base.pref = pref.readUInt8(0);
   const metrics = a.get(RTA_METRICS);
   if (metrics) {
     const mt = parseNested(metrics);
