@@ -73,7 +73,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
   portmap: pending('portmap', 'CNI portmap plugin', 'portmap'),
   firewall: pending('firewall', 'CNI firewall plugin', 'firewall'),
   tuning: pending('tuning', 'CNI tuning plugin', 'tuning'),
-  bandwidth: pending('bandwidth', 'CNI bandwidth plugin', 'bandwidth'),
+  bandwidth: {
+    description: 'CNI bandwidth plugin',
+    load: async () => (await import('../../plugins/bandwidth/index.js')).plugin,
+  },
   sbr: pending('sbr', 'CNI sbr plugin', 'sbr'),
   vrf: pending('vrf', 'CNI vrf plugin', 'vrf'),
 };

@@ -12,11 +12,11 @@ import { isErrno } from './errors.js';
 import type { Family } from './ipaddr.js';
 import { parseMac } from './ipaddr.js';
 import {
-  buildBridge, buildDummy, buildIpvlan, buildMacvlan, buildVeth, buildVlan, checkIfName, ifinfomsg,
+  buildBridge, buildDummy, buildIfb, buildIpvlan, buildMacvlan, buildVeth, buildVlan, checkIfName, ifinfomsg,
 } from './link-build.js';
 import { parseLink } from './link-parse.js';
 import type {
-  BridgeOptions, DummyOptions, IpvlanOptions, Link, LinkRef, MacvlanOptions, NetnsRef, VethOptions, VlanOptions,
+  BridgeOptions, DummyOptions, IfbOptions, IpvlanOptions, Link, LinkRef, MacvlanOptions, NetnsRef, VethOptions, VlanOptions,
 } from './link-types.js';
 import { MessageBuilder } from './message.js';
 import {
@@ -151,6 +151,11 @@ export class Netlink {
 
   createDummy(o: DummyOptions): void {
     withNetnsFd(o.netns, (fd) => this.sock.ack(buildDummy(o, fd), `link add ${o.name} type dummy`));
+  }
+
+  /** Creates an ifb device in this handle's namespace. */
+  createIfb(o: IfbOptions): void {
+    this.sock.ack(buildIfb(o), `link add ${o.name} type ifb`);
   }
 
   /** Creates a persistent tun/tap device in this handle's namespace (via /dev/net/tun, not netlink). */

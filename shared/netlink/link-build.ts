@@ -1,14 +1,14 @@
 // RTM_NEWLINK message builders, one per link kind. Pure: namespaces arrive as already-open fds,
 // so the bytes can be unit-tested without a kernel.
 import {
-  AF_UNSPEC, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BR_VLAN_DEFAULT_PVID, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME,
+  AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BR_VLAN_DEFAULT_PVID, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME,
   IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_IPVLAN_FLAGS, IFLA_IPVLAN_MODE, IFLA_LINK, IFLA_LINKINFO,
   IFLA_MACVLAN_BC_QUEUE_LEN, IFLA_MACVLAN_MODE, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL, NLM_F_CREATE,
   NLM_F_EXCL, RTM_NEWLINK,
 } from './constants.js';
 import { parseMac } from './ipaddr.js';
 import {
-  type BridgeOptions, type CommonLinkOptions, type DummyOptions, IPVLAN_FLAGS, IPVLAN_MODES, type IpvlanOptions,
+  type BridgeOptions, type CommonLinkOptions, type DummyOptions, type IfbOptions, IPVLAN_FLAGS, IPVLAN_MODES, type IpvlanOptions,
   MACVLAN_MODES, type MacvlanOptions, type VethOptions, type VlanOptions,
 } from './link-types.js';
 import { MessageBuilder } from './message.js';
@@ -125,4 +125,16 @@ export function buildVlan(o: VlanOptions, netnsFd?: number): MessageBuilder {
 
 export function buildDummy(o: DummyOptions, netnsFd?: number): MessageBuilder {
   return newLinkMessage('dummy', o, { netnsFd });
+}
+
+/** An ifb (intermediate functional block) device; `up` sets IFF_UP in the create request itself. */
+export function buildIfb(o: IfbOptions): MessageBuilder {
+  const b = newLinkMessage('ifb', o);
+  if (o.up) {
+    // The ifinfomsg sits right after the 16-byte nlmsghdr: flags at +8, change at +12.
+    const msg = b.finish(0);
+    msg.writeUInt32LE(IFF_UP, 16 + 8);
+    msg.writeUInt32LE(IFF_UP, 16 + 12);
+  }
+  return b;
 }

@@ -124,3 +124,8 @@ export interface VlanOptions extends CommonLinkOptions {
 export interface DummyOptions extends CommonLinkOptions {
   netns?: NetnsRef;
 }
+
+export interface IfbOptions extends CommonLinkOptions {
+  /** Created administratively up (IFF_UP in the request), as the reference creates its ifb. */
+  up?: boolean;
+}
