@@ -8,7 +8,9 @@ import { openContainerNetns } from '../../shared/container/netns.js';
 import { isValidAttachment } from '../../shared/state/attachments.js';
 import { type Link, Netlink } from '../../shared/netlink/index.js';
 import { TC_H_INGRESS, TrafficControl } from '../../shared/netlink/tc.js';
-import { type Bandwidth, loadConf, withSubnets } from './config.js';
+import { parseConfig } from '../../shared/cni/config.js';
+import * as v from '../../build/generated/validators/bandwidth.js';
+import { type Bandwidth, type BandwidthConf, loadConf, withSubnets } from './config.js';
 import { createIfb, deleteIfb, formatIfbAlias, ifbName, parseIfbAlias } from './ifb.js';
 import { checkShaping } from './check.js';
 import { createRedirect, createShaping, INGRESS_HANDLE, pschedClock, ROOT_HANDLE, type Undo, usesHtb } from './shaping.js';
@@ -95,7 +97,9 @@ async function add(args: CmdArgs): Promise<Result> {
 }
 
 async function del(args: CmdArgs): Promise<void> {
-  const { conf } = loadConf(args);
+  // Only the network name is needed: a config whose rates ADD refused must not make DEL fail too
+  // (the reference's DEL re-runs those checks and fails; a runtime would retry it forever).
+  const conf = parseConfig<BandwidthConf>(args.stdinData, v);
   using host = Netlink.open();
   deleteIfb(host, ifbName(conf.name, args.containerID));
 }

@@ -201,6 +201,8 @@ describe('bandwidth ADD/CHECK/DEL', () => {
     }
     expect(ifbs()).toEqual([]);
     expect(rootQdisc(hostVethOf(c.res))?.kind).toBe('noqueue');
+    // DEL after such a failed ADD succeeds, with the same refused config.
+    expect(runIn(node, 'bandwidth', cniEnv('DEL', c.ns, c.cid), bwConf(c.res, { ingressRate: 1000 })).status).toBe(0);
   });
 
   it('a failed ADD removes the shaper and the ifb it created, and leaves what was there', () => {
