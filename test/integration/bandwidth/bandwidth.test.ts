@@ -182,6 +182,25 @@ describe('bandwidth ADD/CHECK/DEL', () => {
     expect(rootQdisc(vethA)?.kind).toBe('noqueue');
   });
 
+  it('chained after ptp: the ptp host veth is shaped and CHECK passes', () => {
+    const ns = createNetns('bw-c');
+    const ptp = runIn(node, 'ptp', cniEnv('ADD', ns, 'cp'), { cniVersion: '1.0.0', name: NET, type: 'ptp', ipam: { type: 'host-local', subnet: '10.34.2.0/24', dataDir } });
+    expect(ptp.status, ptp.stdout).toBe(0);
+    const prev = ptp.json as Res;
+    const r = runIn(node, 'bandwidth', cniEnv('ADD', ns, 'cp'), bwConf(prev, BOTH));
+    expect(r.status, r.stdout).toBe(0);
+    const veth = hostVethOf(prev);
+    expect(rootQdisc(veth)).toMatchObject({ kind: 'tbf', options: { rate: 100000, burst: 10000 } });
+    expect(link(node, ((r.json as Res).interfaces[2] as Iface).name)?.mtu).toBe(link(node, veth)?.mtu);
+    const chk = runIn(node, 'bandwidth', cniEnv('CHECK', ns, 'cp'), bwConf(r.json, BOTH));
+    expect(chk.status, chk.stdout).toBe(0);
+    // CHECK with the shaper gone from the host veth fails (the reference would pass it).
+    sh(node, 'tc', ['qdisc', 'del', 'dev', veth, 'root']);
+    const bad = runIn(node, 'bandwidth', cniEnv('CHECK', ns, 'cp'), bwConf(r.json, BOTH));
+    expect([bad.status, codeOf(bad)]).toEqual([1, 101]);
+    expect(msgOf(bad)).toContain('Failed to find qdisc');
+  });
+
   it('errors: no prevResult, no interfaces, peer not listed, <if> not a veth, bad pairs, exclusive subnets', () => {
     const c = container('cx');
     const cases: Array<[unknown, Record<string, unknown>, string, string]> = [

@@ -43,6 +43,8 @@ describe('bandwidth config', () => {
     expect(rt).toMatchObject({ egress: { rateBits: 16, burstBits: 16 }, keyPrefix: 'runtimeConfig.bandwidth.' });
     expect(rt?.ingress).toBeUndefined();
     expect(load({ IngressRate: 8, INGRESSBURST: 8 }).bandwidth?.ingress).toEqual({ rateBits: 8, burstBits: 8 }); // Go's case-insensitive keys
+    // The reference's integration conflists spell the capability `bandWidth` (Go matches keys case-insensitively).
+    expect(load({ runtimeConfig: { bandWidth: { egressRate: 16, egressBurst: 16 } } }).bandwidth?.egress).toEqual({ rateBits: 16, burstBits: 16 });
     expect(load({}).bandwidth).toBeUndefined();
     expect(load({ ingressRate: 0, ingressBurst: 0 }).bandwidth).toBeUndefined();
   });
