@@ -1,7 +1,8 @@
 // CHECK: the root shaping of a link matches what ADD computed (the reference's messages, code 101).
 import { checkFailed } from '../../shared/cni/errors.js';
 import type { Link } from '../../shared/netlink/index.js';
-import { makeHandle, TC_H_ROOT, type TrafficControl } from '../../shared/netlink/tc.js';
+import { makeHandle, TC_H_ROOT } from '../../shared/netlink/tc.js';
+import type { TrafficControl } from '../../shared/netlink/tc-control.js';
 import type { Bandwidth, Direction } from './config.js';
 import { pschedClock, SHAPED_CLASS_MINOR, tbfParams, UNCAPPED_RATE, UNSHAPED_CLASS_MINOR, usesHtb } from './shaping.js';
 

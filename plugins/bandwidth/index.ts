@@ -7,7 +7,8 @@ import type { Interface, Result } from '../../shared/cni/types.js';
 import { openContainerNetns } from '../../shared/container/netns.js';
 import { isValidAttachment } from '../../shared/state/attachments.js';
 import { type Link, Netlink } from '../../shared/netlink/index.js';
-import { TC_H_INGRESS, TrafficControl } from '../../shared/netlink/tc.js';
+import { TC_H_INGRESS, TC_H_ROOT } from '../../shared/netlink/tc.js';
+import { TrafficControl } from '../../shared/netlink/tc-control.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import * as v from '../../build/generated/validators/bandwidth.js';
 import { type Bandwidth, type BandwidthConf, loadConf, withSubnets } from './config.js';
@@ -149,8 +150,8 @@ async function gc(args: CmdArgs): Promise<void> {
         const redirects = tc.listFilters(veth.index, INGRESS_HANDLE).some((f) => f.mirredTo.includes(link.index));
         if (redirects) {
           tc.deleteQdisc(veth.index, INGRESS_HANDLE, TC_H_INGRESS);
-          const root = tc.listQdiscs(veth.index).find((q) => q.parent === 0xffffffff && q.handle === ROOT_HANDLE && (q.kind === 'tbf' || q.kind === 'htb'));
-          if (root) tc.deleteQdisc(veth.index, ROOT_HANDLE, 0xffffffff);
+          const root = tc.listQdiscs(veth.index).find((q) => q.parent === TC_H_ROOT && q.handle === ROOT_HANDLE && (q.kind === 'tbf' || q.kind === 'htb'));
+          if (root) tc.deleteQdisc(veth.index, ROOT_HANDLE, TC_H_ROOT);
         }
       }
       deleteIfb(host, link.name);

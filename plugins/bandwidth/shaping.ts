@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { type IPNet, maskValue, networkOf } from '../../shared/ip/index.js';
 import {
-  ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, goUint32, makeHandle, parsePsched, type PschedClock, TC_ACT_OK, TC_ACT_STOLEN, TC_H_ROOT,
-  type TrafficControl, time2Tick, TIME_UNITS_PER_SEC, type U32Key,
+  ETH_P_ALL, ETH_P_IP, ETH_P_IPV6, makeHandle, TC_ACT_OK, TC_ACT_STOLEN, TC_H_INGRESS, TC_H_ROOT, type U32Key,
 } from '../../shared/netlink/tc.js';
+import type { TrafficControl } from '../../shared/netlink/tc-control.js';
+import { goUint32, parsePsched, type PschedClock, time2Tick, TIME_UNITS_PER_SEC } from '../../shared/netlink/tc-rate.js';
 import type { Bandwidth, Direction } from './config.js';
 
 /** The reference's TBF latency (limit = rate·latency + burst). */
@@ -97,7 +98,7 @@ export function createShaping(tc: TrafficControl, ifindex: number, d: Direction,
 /** The host veth's `ingress` qdisc and the match-all u32 filter that redirects everything to the ifb. */
 export function createRedirect(tc: TrafficControl, hostIndex: number, ifbIndex: number): Undo {
   tc.addIngress(hostIndex);
-  const undo = (): void => tc.deleteQdisc(hostIndex, INGRESS_HANDLE, 0xfffffff1);
+  const undo = (): void => tc.deleteQdisc(hostIndex, INGRESS_HANDLE, TC_H_INGRESS);
   try {
     // Two mirred actions, as the reference sends them: its netlink library prepends a
     // redirect (verdict STOLEN) for the filter's RedirIndex to the explicit one (verdict OK).

@@ -48,9 +48,10 @@ function common(b: MessageBuilder, o: CommonLinkOptions): void {
 export function newLinkMessage(
   kind: string,
   o: CommonLinkOptions,
-  extra: { linkIndex?: number; netnsFd?: number; data?: (b: MessageBuilder) => void } = {},
+  extra: { linkIndex?: number; netnsFd?: number; data?: (b: MessageBuilder) => void; flags?: number } = {},
 ): MessageBuilder {
-  const b = new MessageBuilder(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 256).fixed(ifinfomsg(AF_UNSPEC));
+  const flags = extra.flags ?? 0;
+  const b = new MessageBuilder(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 256).fixed(ifinfomsg(AF_UNSPEC, 0, flags, flags));
   common(b, o);
   if (extra.linkIndex !== undefined) b.u32(IFLA_LINK, extra.linkIndex);
   if (extra.netnsFd !== undefined) b.u32(IFLA_NET_NS_FD, extra.netnsFd);
@@ -129,12 +130,5 @@ export function buildDummy(o: DummyOptions, netnsFd?: number): MessageBuilder {
 
 /** An ifb (intermediate functional block) device; `up` sets IFF_UP in the create request itself. */
 export function buildIfb(o: IfbOptions): MessageBuilder {
-  const b = newLinkMessage('ifb', o);
-  if (o.up) {
-    // The ifinfomsg sits right after the 16-byte nlmsghdr: flags at +8, change at +12.
-    const msg = b.finish(0);
-    msg.writeUInt32LE(IFF_UP, 16 + 8);
-    msg.writeUInt32LE(IFF_UP, 16 + 12);
-  }
-  return b;
+  return newLinkMessage('ifb', o, o.up ? { flags: IFF_UP } : {});
 }

@@ -8,8 +8,9 @@ import { attrString, attrU32, parseAttrs, parseNested } from '../../../shared/ne
 import * as C from '../../../shared/netlink/constants.js';
 import {
   buildAddHtb, buildAddHtbClass, buildAddIngress, buildAddTbf, buildAddU32, buildDelQdisc, ETH_P_ALL, ETH_P_IP, makeHandle,
-  parsePsched, rateTable, TC_ACT_OK, TC_ACT_STOLEN, TC_H_INGRESS, TC_H_ROOT, xmitTime,
+  TC_ACT_OK, TC_ACT_STOLEN, TC_H_INGRESS, TC_H_ROOT,
 } from '../../../shared/netlink/tc.js';
+import { parsePsched, rateTable, xmitTime } from '../../../shared/netlink/tc-rate.js';
 import { tbfParams } from '../../../plugins/bandwidth/shaping.js';
 
 /** The message body after the 16-byte nlmsghdr, as hex (the part strace prints after the header). */
