@@ -323,6 +323,12 @@ describe('side by side with the Go reference (Debian 1.1.1)', () => {
     };
     expect(linkOf(ifbO)).toEqual(linkOf(ifbR));
 
+    // Each implementation's CHECK accepts the other one's objects.
+    const goCheck = runIn(node, 'bandwidth', cniEnv('CHECK', ours.ns, ours.cid), bwConf(ro1, BOTH), 'ref');
+    expect(goCheck.status, goCheck.stdout).toBe(0);
+    const ourCheck = runIn(node, 'bandwidth', cniEnv('CHECK', ref.ns, ref.cid), bwConf(rr1, BOTH), 'ours');
+    expect(ourCheck.status, ourCheck.stdout).toBe(0);
+
     // Our ifb removed by Go's DEL, Go's by ours.
     expect(runIn(node, 'bandwidth', cniEnv('DEL', ours.ns, ours.cid), bwConf(ro1, BOTH), 'ref').status).toBe(0);
     expect(runIn(node, 'bandwidth', cniEnv('DEL', ref.ns, ref.cid), bwConf(rr1, BOTH), 'ours').status).toBe(0);

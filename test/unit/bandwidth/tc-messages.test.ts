@@ -12,6 +12,8 @@ import {
 } from '../../../shared/netlink/tc.js';
 import { parsePsched, rateTable, xmitTime } from '../../../shared/netlink/tc-rate.js';
 import { tbfParams } from '../../../plugins/bandwidth/shaping.js';
+import { parseClass, parseFilter, parseQdisc } from '../../../shared/netlink/tc-control.js';
+import { splitMessages } from '../../../shared/netlink/message.js';
 
 /** The message body after the 16-byte nlmsghdr, as hex (the part strace prints after the header). */
 const body = (b: Buffer): string => b.subarray(16).toString('hex');
@@ -137,5 +139,21 @@ describe('htb (the subnet mode), as vishvananda/netlink encodes it', () => {
     expect(o.get(5)!.toString('hex')).toBe('01000100' + '0000' + '0000' + '0000' + '0000' + '00000000' + 'ffff0000' + '0a220000' + '10000000' + '00000000');
     expect(attrU32(o.get(1))).toBe(0x10001);
     expect(o.get(7)!.length).toBe(0);
+  });
+});
+
+describe('dump parsers read back what the builders encode (same layout as the kernel\'s replies)', () => {
+  const one = (b: Buffer) => splitMessages(b, b.length)[0]!;
+  it('tbf, htb qdiscs; htb class with 64-bit rates; u32 filter with its mirred targets', () => {
+    expect(parseQdisc(one(buildAddTbf({ ifindex: 4, handle: makeHandle(1, 0), parent: TC_H_ROOT, rate: 2 ** 33, limit: 9, buffer: 7 }).finish(1)))).toEqual({
+      ifindex: 4, handle: 0x10000, parent: TC_H_ROOT, kind: 'tbf', tbf: { rate: 2 ** 33, limit: 9, buffer: 7 },
+    });
+    expect(parseQdisc(one(buildAddHtb({ ifindex: 4, handle: makeHandle(1, 0), parent: TC_H_ROOT, defcls: 1 }).finish(1)))?.htb).toEqual({ defcls: 1 });
+    expect(parseQdisc(one(buildAddIngress(4).finish(1)))).toMatchObject({ kind: 'ingress', handle: 0xffff0000, parent: TC_H_INGRESS });
+    expect(parseClass(one(buildAddHtbClass({ ifindex: 4, handle: makeHandle(1, 1), parent: makeHandle(1, 0), rate: 100e9, ceil: 100e9, buffer: 0, cbuffer: 0 }, clock).finish(1)))?.htb).toEqual({
+      rate: 100e9, ceil: 100e9, buffer: 0, cbuffer: 0,
+    });
+    const f = parseFilter(one(buildAddU32({ ifindex: 4, parent: makeHandle(0xffff, 0), priority: 1, protocol: ETH_P_ALL, classId: makeHandle(1, 1), actions: [{ verdict: TC_ACT_STOLEN, ifindex: 9 }, { verdict: TC_ACT_OK, ifindex: 9 }] }).finish(1)));
+    expect(f).toEqual({ ifindex: 4, handle: 0, parent: 0xffff0000, priority: 1, protocol: ETH_P_ALL, kind: 'u32', classId: 0x10001, mirredTo: [9, 9] });
   });
 });
