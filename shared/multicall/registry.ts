@@ -76,7 +76,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     description: 'CNI tuning plugin',
     load: async () => (await import('../../plugins/tuning/index.js')).plugin,
   },
-  bandwidth: pending('bandwidth', 'CNI bandwidth plugin', 'bandwidth'),
+  bandwidth: {
+    description: 'CNI bandwidth plugin',
+    load: async () => (await import('../../plugins/bandwidth/index.js')).plugin,
+  },
   sbr: {
     description: 'CNI sbr plugin',
     load: async () => (await import('../../plugins/sbr/index.js')).plugin,

@@ -12,11 +12,11 @@ import { isErrno } from './errors.js';
 import type { Family } from '../ip/index.js';
 import { parseMac } from './ipaddr.js';
 import {
-  buildBridge, buildDummy, buildIpvlan, buildMacvlan, buildVeth, buildVlan, buildVrf, checkIfName, ifinfomsg,
+  buildBridge, buildDummy, buildIfb, buildIpvlan, buildMacvlan, buildVeth, buildVlan, buildVrf, checkIfName, ifinfomsg,
 } from './link-build.js';
 import { parseLink } from './link-parse.js';
 import type {
-  BridgeOptions, DummyOptions, IpvlanOptions, Link, LinkRef, MacvlanOptions, NetnsRef, VethOptions, VlanOptions,
+  BridgeOptions, DummyOptions, IfbOptions, IpvlanOptions, Link, LinkRef, MacvlanOptions, NetnsRef, VethOptions, VlanOptions,
   VrfOptions,
 } from './link-types.js';
 import { MessageBuilder } from './message.js';
@@ -158,6 +158,11 @@ export class Netlink {
   /** Creates a VRF device bound to routing table `o.table` (needs CONFIG_NET_VRF). */
   createVrf(o: VrfOptions): void {
     this.sock.ack(buildVrf(o), `link add ${o.name} type vrf table ${o.table}`);
+  }
+
+  /** Creates an ifb device in this handle's namespace. */
+  createIfb(o: IfbOptions): void {
+    this.sock.ack(buildIfb(o), `link add ${o.name} type ifb`);
   }
 
   /** Creates a persistent tun/tap device in this handle's namespace (via /dev/net/tun, not netlink). */

@@ -1,14 +1,14 @@
 // RTM_NEWLINK message builders, one per link kind. Pure: namespaces arrive as already-open fds,
 // so the bytes can be unit-tested without a kernel.
 import {
-  AF_UNSPEC, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BR_VLAN_DEFAULT_PVID, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME,
+  AF_UNSPEC, IFF_UP, IFINFOMSG_LEN, IFLA_ADDRESS, IFLA_BR_VLAN_DEFAULT_PVID, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME,
   IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_IPVLAN_FLAGS, IFLA_IPVLAN_MODE, IFLA_LINK, IFLA_LINKINFO,
   IFLA_MACVLAN_BC_QUEUE_LEN, IFLA_MACVLAN_MODE, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL, NLM_F_CREATE,
   NLM_F_EXCL, RTM_NEWLINK,
 } from './constants.js';
 import { parseMac } from './ipaddr.js';
 import {
-  type BridgeOptions, type CommonLinkOptions, type DummyOptions, IPVLAN_FLAGS, IPVLAN_MODES, type IpvlanOptions,
+  type BridgeOptions, type CommonLinkOptions, type DummyOptions, type IfbOptions, IPVLAN_FLAGS, IPVLAN_MODES, type IpvlanOptions,
   MACVLAN_MODES, type MacvlanOptions, type VethOptions, type VlanOptions, type VrfOptions,
 } from './link-types.js';
 import { MessageBuilder } from './message.js';
@@ -48,9 +48,10 @@ function common(b: MessageBuilder, o: CommonLinkOptions): void {
 export function newLinkMessage(
   kind: string,
   o: CommonLinkOptions,
-  extra: { linkIndex?: number; netnsFd?: number; data?: (b: MessageBuilder) => void } = {},
+  extra: { linkIndex?: number; netnsFd?: number; data?: (b: MessageBuilder) => void; flags?: number } = {},
 ): MessageBuilder {
-  const b = new MessageBuilder(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 256).fixed(ifinfomsg(AF_UNSPEC));
+  const flags = extra.flags ?? 0;
+  const b = new MessageBuilder(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 256).fixed(ifinfomsg(AF_UNSPEC, 0, flags, flags));
   common(b, o);
   if (extra.linkIndex !== undefined) b.u32(IFLA_LINK, extra.linkIndex);
   if (extra.netnsFd !== undefined) b.u32(IFLA_NET_NS_FD, extra.netnsFd);
@@ -134,4 +135,9 @@ export const IFLA_VRF_TABLE = 1;
 export function buildVrf(o: VrfOptions): MessageBuilder {
   if (!Number.isInteger(o.table) || o.table < 1 || o.table > 0xffffffff) throw new TypeError(`invalid VRF table ${o.table}`);
   return newLinkMessage('vrf', o, { data: (b) => b.u32(IFLA_VRF_TABLE, o.table) });
+}
+
+/** An ifb (intermediate functional block) device; `up` sets IFF_UP in the create request itself. */
+export function buildIfb(o: IfbOptions): MessageBuilder {
+  return newLinkMessage('ifb', o, o.up ? { flags: IFF_UP } : {});
 }

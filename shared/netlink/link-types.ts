@@ -131,3 +131,8 @@ export interface VrfOptions extends CommonLinkOptions {
   /** The routing table the VRF device binds (IFLA_VRF_TABLE). */
   table: number;
 }
+
+export interface IfbOptions extends CommonLinkOptions {
+  /** Created administratively up (IFF_UP in the request), as the reference creates its ifb. */
+  up?: boolean;
+}
