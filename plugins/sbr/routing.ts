@@ -3,8 +3,7 @@
 import type { IPConfig } from '../../shared/cni/types.js';
 import { containsIP, equalIP, formatCIDR, formatIP, type IP, networkOf, netOf, parseCIDR, parseIP } from '../../shared/ip/index.js';
 import {
-  type Link, type Netlink, type Route, type RouteSpec, type Rule, RT_SCOPE_LINK, RT_TABLE_MAIN, RTPROT_BOOT,
-  RTN_UNICAST,
+  type Link, type Netlink, type Route, type RouteSpec, type Rule, RT_SCOPE_LINK, RT_TABLE_MAIN, routeSpecInTable,
 } from '../../shared/netlink/index.js';
 import type { StaticGateways } from './config.js';
 
@@ -68,25 +67,6 @@ export function routesForAddress(address: string, routes: readonly Route[]): Rou
     if (src === undefined && gw === undefined) return true;
     return (src !== undefined && containsIP(net, src)) || (gw !== undefined && containsIP(net, gw));
   });
-}
-
-/** A listed route as a request, moved to `table`, flags cleared (a copied kernel route keeps none). */
-export function routeSpecOf(r: Route, table: number): RouteSpec {
-  const spec: RouteSpec = {
-    dst: r.dst,
-    scope: r.scope,
-    table,
-    protocol: r.protocol || RTPROT_BOOT,
-    type: r.type || RTN_UNICAST,
-  };
-  if (r.gw !== undefined) spec.gw = r.gw;
-  if (r.ifindex !== undefined) spec.ifindex = r.ifindex;
-  if (r.src !== undefined) spec.src = r.src;
-  if (r.priority) spec.priority = r.priority;
-  if (r.mtu !== undefined) spec.mtu = r.mtu;
-  if (r.advmss !== undefined) spec.advmss = r.advmss;
-  if (r.pref !== undefined) spec.pref = r.pref;
-  return spec;
 }
 
 /** "from ip/32" (/128): the rule source is the single address, never its subnet. */
@@ -165,7 +145,7 @@ export function addTables(nl: Netlink, ifName: string, ips: readonly IPConfig[],
     const tableNow = table;
     // Routes written into the new table go with it on failure (deleting the table's routes of this link).
     undo.push(() => {
-      for (const r of nl.listRoutes({ table: tableNow, ifindex: link.index })) nl.deleteRoute(routeSpecOf(r, tableNow));
+      for (const r of nl.listRoutes({ table: tableNow, ifindex: link.index })) nl.deleteRoute(routeSpecInTable(r, tableNow));
     });
     if (gateway) {
       const gw = formatIP(gateway);
@@ -178,7 +158,7 @@ export function addTables(nl: Netlink, ifName: string, ips: readonly IPConfig[],
     }
     for (const r of routesForAddress(ipc.address, routes)) {
       try {
-        nl.replaceRoute(routeSpecOf(r, table));
+        nl.replaceRoute(routeSpecInTable(r, table));
       } catch (err) {
         throw fail('Failed to readd route', err);
       }
@@ -212,7 +192,7 @@ export function addTables(nl: Netlink, ifName: string, ips: readonly IPConfig[],
 }
 
 function deleteMainRoute(nl: Netlink, r: Route, undo: UndoLog, onError: (err: unknown) => void): void {
-  const spec = routeSpecOf(r, RT_TABLE_MAIN);
+  const spec = routeSpecInTable(r, RT_TABLE_MAIN);
   try {
     nl.deleteRoute(spec);
   } catch (err) {
@@ -265,7 +245,7 @@ export function deleteRules(nl: Netlink, link: Link, table: number | undefined):
       if (t === RT_TABLE_MAIN || t === 255 || t === 253) continue;
       for (const r of nl.listRoutes({ table: t, ifindex: link.index })) {
         try {
-          nl.deleteRoute(routeSpecOf(r, t));
+          nl.deleteRoute(routeSpecInTable(r, t));
         } catch (err) {
           last = fail('Failed to delete route', err);
         }

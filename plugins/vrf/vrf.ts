@@ -2,7 +2,7 @@
 // while keeping its IPv6 addresses and routes, and release it again (REFERENCE §3.18).
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { equalIP, parseIP } from '../../shared/ip/index.js';
-import { type Address, type Link, type Netlink, type Route, RT_SCOPE_UNIVERSE, RTPROT_BOOT, RTN_UNICAST, type RouteSpec } from '../../shared/netlink/index.js';
+import { type Address, type Link, type Netlink, RT_SCOPE_UNIVERSE, routeSpecInTable } from '../../shared/netlink/index.js';
 import { firstFreeVrfTable } from './config.js';
 
 const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -51,19 +51,6 @@ export function slavesOf(nl: Netlink, vrf: Link): Link[] {
 /** Global (universe scope) IPv6 addresses: the kernel drops them when the link changes master. */
 function globalV6Addresses(nl: Netlink, link: Link): Address[] {
   return nl.listAddresses({ ifindex: link.index, family: 6 }).filter((a) => a.scope === RT_SCOPE_UNIVERSE);
-}
-
-/** A listed route as a request in `table` (flags cleared). */
-function routeInTable(r: Route, table: number): RouteSpec {
-  const spec: RouteSpec = { dst: r.dst, scope: r.scope, table, protocol: r.protocol || RTPROT_BOOT, type: r.type || RTN_UNICAST };
-  if (r.gw !== undefined) spec.gw = r.gw;
-  if (r.ifindex !== undefined) spec.ifindex = r.ifindex;
-  if (r.src !== undefined) spec.src = r.src;
-  if (r.priority) spec.priority = r.priority;
-  if (r.mtu !== undefined) spec.mtu = r.mtu;
-  if (r.advmss !== undefined) spec.advmss = r.advmss;
-  if (r.pref !== undefined) spec.pref = r.pref;
-  return spec;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -119,7 +106,7 @@ export async function addInterface(nl: Netlink, vrf: Link, vrfName: string, ifNa
   }
   for (const r of saved) {
     try {
-      nl.replaceRoute(routeInTable(r, table));
+      nl.replaceRoute(routeSpecInTable(r, table));
     } catch (err) {
       throw fail(`could not add route '${r.dst}${r.gw ? ` via ${r.gw}` : ''}' to table ${table}`, err);
     }

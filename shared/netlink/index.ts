@@ -49,6 +49,7 @@ export type {
 } from './link-types.js';
 export type { Address, AddressFlags, AddAddressOptions } from './addresses.js';
 export type { Route, RouteSpec } from './routes.js';
+export { routeSpecInTable } from './routes.js';
 export type { Rule, RuleSpec } from './rules.js';
 export type { Neighbor, NeighborSpec } from './neighbors.js';
 export type { BridgePortSettings, BridgeVlanOptions } from './bridge.js';

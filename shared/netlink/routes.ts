@@ -184,3 +184,19 @@ function parseNextHops(mp: Buffer, base: Route): Route[] {
   }
   return out;
 }
+
+/**
+ * A listed route as a request for `table`, flags cleared (a copied kernel route keeps none): what
+ * sbr and vrf use to copy or move a route between tables.
+ */
+export function routeSpecInTable(r: Route, table: number): RouteSpec {
+  const spec: RouteSpec = { dst: r.dst, scope: r.scope, table, protocol: r.protocol || RTPROT_BOOT, type: r.type || RTN_UNICAST };
+  if (r.gw !== undefined) spec.gw = r.gw;
+  if (r.ifindex !== undefined) spec.ifindex = r.ifindex;
+  if (r.src !== undefined) spec.src = r.src;
+  if (r.priority) spec.priority = r.priority;
+  if (r.mtu !== undefined) spec.mtu = r.mtu;
+  if (r.advmss !== undefined) spec.advmss = r.advmss;
+  if (r.pref !== undefined) spec.pref = r.pref;
+  return spec;
+}

@@ -2,7 +2,8 @@
 // are copied, and the exact RTM_NEWRULE / RTM_DELRULE / RTM_GETRULE bytes.
 import { describe, expect, it } from 'vitest';
 import { addressesOf, loadConf, parseGateways } from '../../../plugins/sbr/config.js';
-import { firstFreeTable, hostPrefixOf, routeSpecOf, routesForAddress } from '../../../plugins/sbr/routing.js';
+import { firstFreeTable, hostPrefixOf, routesForAddress } from '../../../plugins/sbr/routing.js';
+import { routeSpecInTable } from '../../../shared/netlink/index.js';
 import { CniError } from '../../../shared/cni/errors.js';
 import type { Route } from '../../../shared/netlink/routes.js';
 import { buildListRules, buildRule, parseRule, type Rule, RTM_NEWRULE } from '../../../shared/netlink/rules.js';
@@ -94,10 +95,10 @@ describe('sbr tables and routes', () => {
   });
 
   it('a copied route keeps its fields in the new table with flags cleared', () => {
-    expect(routeSpecOf(route({ dst: '10.35.1.0/24', src: '10.35.1.2', scope: 253, protocol: 2, ifindex: 2, flags: 4 }), 100)).toEqual({
+    expect(routeSpecInTable(route({ dst: '10.35.1.0/24', src: '10.35.1.2', scope: 253, protocol: 2, ifindex: 2, flags: 4 }), 100)).toEqual({
       dst: '10.35.1.0/24', src: '10.35.1.2', scope: 253, protocol: 2, type: 1, table: 100, ifindex: 2,
     });
-    expect(routeSpecOf(route({ family: 6, dst: 'fe80::/64', priority: 256, protocol: 2, pref: 0, ifindex: 2 }), 101)).toEqual({
+    expect(routeSpecInTable(route({ family: 6, dst: 'fe80::/64', priority: 256, protocol: 2, pref: 0, ifindex: 2 }), 101)).toEqual({
       dst: 'fe80::/64', scope: 0, protocol: 2, type: 1, table: 101, ifindex: 2, priority: 256, pref: 0,
     });
   });
