@@ -70,7 +70,10 @@ export class DBusConnection {
   /** Our unique name, from Hello. */
   uniqueName = '';
 
-  private constructor(private readonly socket: net.Socket) {
+  private readonly socket: net.Socket;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.fail(e));
     socket.on('close', () => this.fail(new DBusUnavailableError('D-Bus connection closed')));

@@ -148,11 +148,11 @@ export function encodeMessage(msg: Omit<Message, 'serial'>, serial: number): Buf
 
 class Reader {
   pos: number;
-  constructor(
-    private readonly buf: Buffer,
-    private readonly little: boolean,
-    start: number,
-  ) {
+  private readonly buf: Buffer;
+  private readonly little: boolean;
+  constructor(buf: Buffer, little: boolean, start: number) {
+    this.buf = buf;
+    this.little = little;
     this.pos = start;
   }
   private need(n: number): void {
