@@ -241,8 +241,9 @@ export function decodeMessage(buf: Buffer): Message {
   const fieldsLen = r.uint32();
   const fieldsEnd = r.pos + fieldsLen;
   const msg: Message = { type, flags, serial, signature: '', body: [] };
-  while (r.pos < fieldsEnd) {
+  for (;;) {
     r.align(8);
+    if (r.pos >= fieldsEnd) break;
     const code = r.byte();
     const sig = r.signature();
     const v = r.value(sig);
