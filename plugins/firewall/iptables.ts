@@ -45,18 +45,28 @@ export async function addIptablesIsolation(req: FirewallRequest): Promise<void> 
   if (!req.isolation) return;
   requireIptablesTools();
   try {
-    for (const [family, plan] of plans(req, false)) await changeIptablesTable(family, FILTER_TABLE, (t) => addLines(t, plan));
+    await allFamilies(plans(req, false).map(([family, plan]) => () => changeIptablesTable(family, FILTER_TABLE, (t) => addLines(t, plan))));
   } catch (e) {
     throw firewallError('failed to set up the ingress policy (iptables)', e);
   }
 }
 
-async function deleteRules(req: FirewallRequest): Promise<void> {
-  for (const family of FAMILIES) {
-    const ips = ofFamily(req.ips, family);
-    if (ips.length === 0) continue;
-    await changeIptablesTable(family, FILTER_TABLE, (t) => delLines(t, ips));
-  }
+/**
+ * Runs one transaction per family at once (they are separate programs and tables): waits for all,
+ * then throws the first failure.
+ */
+async function allFamilies(jobs: readonly (() => Promise<void>)[]): Promise<void> {
+  const outcomes = await Promise.allSettled(jobs.map((job) => job()));
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+function deleteRules(req: FirewallRequest): Promise<void> {
+  return allFamilies(
+    FAMILIES.map((family) => ofFamily(req.ips, family))
+      .filter((ips) => ips.length > 0)
+      .map((ips) => () => changeIptablesTable(ips[0]!.ip.family, FILTER_TABLE, (t) => delLines(t, ips))),
+  );
 }
 
 export function iptablesBackend(): FirewallBackend {
@@ -65,7 +75,7 @@ export function iptablesBackend(): FirewallBackend {
     async add(req) {
       requireIptablesTools();
       try {
-        for (const [family, plan] of plans(req, true)) await changeIptablesTable(family, FILTER_TABLE, (t) => addLines(t, plan));
+        await allFamilies(plans(req, true).map(([family, plan]) => () => changeIptablesTable(family, FILTER_TABLE, (t) => addLines(t, plan))));
       } catch (e) {
         // One family may have been written before the other failed: take its address rules out again.
         await deleteRules(req).catch(() => undefined);
