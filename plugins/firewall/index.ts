@@ -92,9 +92,11 @@ async function add(args: CmdArgs): Promise<Result> {
     // Recorded before the rules exist, so a DEL without prevResult or a GC finds them even if we die.
     store.put(keyOf(config, args), record);
     try {
+      // Each backend's add takes back what it did when it fails (iptables: the address rules of the
+      // family written before the other failed; firewalld: the sources it added; nftables: one
+      // transaction). The shared per-bridge isolation chains stay, as they do on DEL.
       await backend.add(req);
     } catch (e) {
-      await backend.del(req).catch(() => undefined);
       store.remove(keyOf(config, args));
       throw e;
     }
