@@ -86,11 +86,16 @@ class ScriptBuilder {
   has(rule: Rule): boolean {
     return this.present.has(ruleKey(rule.chain, rule.args));
   }
-  /** Declares a chain only when missing: iptables-restore flushes a declared chain that exists. */
+  /**
+   * Creates a chain that our snapshot lacks with `-N`, not a `:CHAIN` declaration: a declaration
+   * flushes a chain that exists, so two first ADDs racing on a fresh node would wipe each other's
+   * rules; `-N` of a chain created in between fails the transaction instead, which is then
+   * recomputed from a fresh read (changeIptablesTable retries).
+   */
   ensureChain(chain: string): void {
     if (this.chains.has(chain)) return;
     this.chains.add(chain);
-    this.lines.push(`:${chain} - [0:0]`);
+    this.lines.push(`-N ${chain}`);
   }
   insertFirst(rule: Rule): void {
     if (this.has(rule)) return;

@@ -94,15 +94,22 @@ export interface NftAddPlan {
  * deleted and inserted again. This attachment's old rules are replaced (a repeated ADD adds nothing
  * twice).
  */
-export function nftAddScript(rules: readonly NftRuleInfo[], plan: NftAddPlan): string {
-  const lines = [
-    `add table ${T} { comment "${TABLE_COMMENT}" ; }`,
-    `add chain ${T} ${NFT_FORWARD} { type filter hook forward priority filter ; policy accept ; }`,
-    `add chain ${T} ${NFT_ADMIN}`,
-  ];
+export function nftAddScript(rules: readonly NftRuleInfo[], plan: NftAddPlan, chains: readonly string[] = []): string {
+  const lines = [`add table ${T} { comment "${TABLE_COMMENT}" ; }`];
+  // A chain our listing lacks is made with `create`, which fails if it appeared in between: two
+  // first ADDs racing on a fresh node then do not both write the shared jumps; the loser's
+  // transaction is recomputed from a fresh listing.
+  const ensure = (chain: string, spec = ''): void => {
+    if (!chains.includes(chain)) lines.push(`create chain ${T} ${chain}${spec}`);
+  };
+  ensure(NFT_FORWARD, ' { type filter hook forward priority filter ; policy accept ; }');
+  ensure(NFT_ADMIN);
   const forward = inTable(rules, NFT_FORWARD);
   const isolationWanted = plan.isolation !== undefined || forward.some((r) => r.comment === NFT_ISOLATION_JUMP_COMMENT);
-  if (isolationWanted) lines.push(`add chain ${T} ${NFT_STAGE1}`, `add chain ${T} ${NFT_STAGE2}`);
+  if (isolationWanted) {
+    ensure(NFT_STAGE1);
+    ensure(NFT_STAGE2);
+  }
 
   const head = [...(isolationWanted ? [NFT_ISOLATION_JUMP_COMMENT] : []), NFT_ADMIN_JUMP_COMMENT];
   const headOK = head.every((c, i) => forward[i]?.comment === c);

@@ -26,6 +26,8 @@ export async function changeNftFirewall(script: (listing: NftListing) => string)
   }
 }
 
+const chainsOf = (l: NftListing): string[] => l.chains.filter((c) => c.family === 'inet' && c.table === NFT_TABLE).map((c) => c.name);
+
 const planOf = (req: FirewallRequest) => ({ attachment: req.attachment, ips: req.ips, ...(req.isolation ? { isolation: req.isolation } : {}) });
 
 export function nftablesBackend(): FirewallBackend {
@@ -36,7 +38,7 @@ export function nftablesBackend(): FirewallBackend {
         throw new CniError(ErrorCode.InvalidNetworkConfig, `bridge name ${JSON.stringify(req.isolation.bridge)} cannot be written in an nftables rule`);
       }
       try {
-        await changeNftFirewall((l) => nftAddScript(l.rules, planOf(req)));
+        await changeNftFirewall((l) => nftAddScript(l.rules, planOf(req), chainsOf(l)));
       } catch (e) {
         throw firewallError('failed to add firewall rules (nftables)', e);
       }
@@ -56,8 +58,7 @@ export function nftablesBackend(): FirewallBackend {
       } catch (e) {
         throw firewallError(`failed to list table inet ${NFT_TABLE}`, e);
       }
-      const chains = listing.chains.filter((c) => c.family === 'inet' && c.table === NFT_TABLE).map((c) => c.name);
-      const problem = nftCheck(listing.rules, chains, planOf(req));
+      const problem = nftCheck(listing.rules, chainsOf(listing), planOf(req));
       if (problem) throw checkFailed(problem);
     },
     close() {},

@@ -14,7 +14,7 @@ function apply(dump: string, lines: readonly string[]): string {
   const chains = out.filter((l) => l.startsWith(':'));
   let rules = out.filter((l) => l.startsWith('-A '));
   for (const line of lines) {
-    if (line.startsWith(':')) chains.push(line);
+    if (line.startsWith('-N ')) chains.push(`:${line.slice(3)} - [0:0]`);
     else if (line.startsWith('-A ')) rules.push(line);
     else if (line.startsWith('-D ')) rules = rules.filter((r) => r !== `-A ${line.slice(3)}`);
     else if (line.startsWith('-I ')) {
@@ -37,8 +37,8 @@ describe('firewall iptables rules', () => {
 
   it('ADD on an empty table: chains, both jumps at position 1, the per-address rules appended', () => {
     expect(addLines(EMPTY, plan())).toEqual([
-      ':CNI-FORWARD - [0:0]',
-      ':CNI-ADMIN - [0:0]',
+      '-N CNI-FORWARD',
+      '-N CNI-ADMIN',
       '-I FORWARD 1 -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD',
       '-I CNI-FORWARD 1 -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN',
       '-A CNI-FORWARD -d 10.1.2.3/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
@@ -46,7 +46,7 @@ describe('firewall iptables rules', () => {
     ]);
   });
 
-  it('a second ADD writes nothing; existing chains are never declared again (restore would flush them)', () => {
+  it('a second ADD writes nothing; existing chains are never created or declared again (a declaration flushes)', () => {
     const after = parseSavedTable(apply('*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n', addLines(EMPTY, plan())), 'filter');
     expect(addLines(after, plan())).toEqual([]);
     const second = addLines(after, plan({ ips: [ip('10.1.2.4/24')] }));
@@ -60,8 +60,8 @@ describe('firewall iptables rules', () => {
   it('same-bridge: the reference isolation chains, comments and positions', () => {
     const lines = addLines(EMPTY, plan({ ips: [], isolation: { bridge: 'cni0', policy: 'same-bridge' } }));
     expect(lines).toEqual([
-      ':CNI-ISOLATION-STAGE-1 - [0:0]',
-      ':CNI-ISOLATION-STAGE-2 - [0:0]',
+      '-N CNI-ISOLATION-STAGE-1',
+      '-N CNI-ISOLATION-STAGE-2',
       '-I FORWARD 1 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j CNI-ISOLATION-STAGE-1',
       '-I CNI-ISOLATION-STAGE-1 1 -i cni0 ! -o cni0 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j CNI-ISOLATION-STAGE-2',
       '-A CNI-ISOLATION-STAGE-1 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge)" -j RETURN',

@@ -20,8 +20,8 @@ describe('firewall nftables rules', () => {
     const c = nftAttachmentComment(att);
     expect(nftAddScript([], { attachment: att, ips: [ip('10.1.2.3/24'), ip('fd00:1::3/64')] }).split('\n')).toEqual([
       'add table inet cni_firewall { comment "CNI firewall plugin (tscni): accepts container traffic; put overrides in chain admin" ; }',
-      'add chain inet cni_firewall forward { type filter hook forward priority filter ; policy accept ; }',
-      'add chain inet cni_firewall admin',
+      'create chain inet cni_firewall forward { type filter hook forward priority filter ; policy accept ; }',
+      'create chain inet cni_firewall admin',
       'insert rule inet cni_firewall forward jump admin comment "CNI firewall plugin admin overrides"',
       `add rule inet cni_firewall forward ip daddr 10.1.2.3 ct state established,related accept comment "${c}"`,
       `add rule inet cni_firewall forward ip saddr 10.1.2.3 accept comment "${c}"`,
@@ -34,14 +34,15 @@ describe('firewall nftables rules', () => {
   it('a repeated ADD replaces the attachment\'s rules and keeps the head of the chain', () => {
     const c = nftAttachmentComment(att);
     const rules = [rule('forward', 5, 'CNI firewall plugin admin overrides'), rule('forward', 6, c), rule('forward', 7, c)];
-    const script = nftAddScript(rules, { attachment: att, ips: [ip('10.1.2.3/24')] });
+    const script = nftAddScript(rules, { attachment: att, ips: [ip('10.1.2.3/24')] }, ['forward', 'admin']);
     expect(script).not.toContain('insert rule');
+    expect(script).not.toContain('create chain');
     expect(script).toContain('delete rule inet cni_firewall forward handle 6\ndelete rule inet cni_firewall forward handle 7\n');
   });
 
   it('isolation: chains, the jump before the admin jump, per-bridge rules prepended once', () => {
     const script = nftAddScript([rule('forward', 5, 'CNI firewall plugin admin overrides')], { attachment: att, ips: [], isolation: { bridge: 'br0', policy: 'isolated' } });
-    expect(script).toContain('add chain inet cni_firewall isolation_stage_1\nadd chain inet cni_firewall isolation_stage_2\n');
+    expect(script).toContain('create chain inet cni_firewall isolation_stage_1\ncreate chain inet cni_firewall isolation_stage_2\n');
     expect(script).toContain('delete rule inet cni_firewall forward handle 5\ninsert rule inet cni_firewall forward jump admin comment "CNI firewall plugin admin overrides"\ninsert rule inet cni_firewall forward jump isolation_stage_1 comment "CNI firewall plugin rules (ingressPolicy)"');
     expect(script).toContain('insert rule inet cni_firewall isolation_stage_1 iifname "br0" oifname != "br0" jump isolation_stage_2 comment "CNI firewall plugin rules (ingressPolicy: isolated) from br0"');
     expect(script).toContain('insert rule inet cni_firewall isolation_stage_2 oifname "br0" drop comment "CNI firewall plugin rules (ingressPolicy) to br0"');
