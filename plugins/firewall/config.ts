@@ -52,6 +52,8 @@ export function loadConfig(stdinData: Buffer): FirewallConfig {
     // The reference's wording (its fmt %q), as a config error.
     throw invalid(`unknown ingress policy: ${JSON.stringify(policy)}`);
   }
+  // A NUL cannot travel in a D-Bus string (the bus would drop the connection).
+  if (conf.firewalldZone?.includes('\0')) throw invalid(`invalid firewalldZone ${JSON.stringify(conf.firewalldZone)}: contains a NUL character`);
   const adminChain = conf.iptablesAdminChainName || DEFAULT_ADMIN_CHAIN;
   checkChainName(adminChain);
   return {

@@ -48,6 +48,11 @@ describe('firewall config', () => {
     }
     expect(loadConfig(conf({ iptablesAdminChainName: 'X'.repeat(28) })).adminChain).toBe('X'.repeat(28));
   });
+  it('rejects a zone a D-Bus string cannot carry', () => {
+    const e = failure({ firewalldZone: 'a\u0000b' });
+    expect(e.code).toBe(7);
+    expect(e.msg).toContain('firewalldZone');
+  });
   it('rejects wrongly typed keys', () => {
     for (const key of ['backend', 'ingressPolicy', 'firewalldZone', 'iptablesAdminChainName']) {
       expect(failure({ [key]: 1 }).code, key).toBe(7);
