@@ -48,6 +48,9 @@ function setup(backend: string, policy: string, forwardDrop: boolean) {
   const dataDir = tempDir('fw-ipam-');
   const state = tempDir('fw-state-');
   dirs.push(dataDir, state);
+  // Bridged (same-bridge) traffic reaches the forward hooks only through br_netfilter; its switch is
+  // per netns, so set it in the node (the reference's "isolated" needs it just the same).
+  const brNetfilter = execInNetns(node, 'sysctl', ['-w', 'net.bridge.bridge-nf-call-iptables=1']).status === 0;
   // FORWARD policy DROP (iptables): only what the firewall plugin accepts gets through.
   if (forwardDrop) expect(execInNetns(node, 'iptables', ['-P', 'FORWARD', 'DROP']).status).toBe(0);
   const ctrs: Ctr[] = [];
@@ -64,7 +67,7 @@ function setup(backend: string, policy: string, forwardDrop: boolean) {
     expect(check.status, check.stdout).toBe(0);
     ctrs.push(c);
   }
-  return { node, state, ctrs };
+  return { node, state, ctrs, brNetfilter };
 }
 
 const EXPECT: Record<string, { same: boolean; cross: boolean }> = {
@@ -77,10 +80,12 @@ describe.skipIf(skip)(`firewall plugin with traffic${skip ? ` [skipped: ${skip}]
   for (const backend of ['iptables', 'nftables']) {
     for (const policy of ['open', 'same-bridge', 'isolated']) {
       it(`${backend}, ingressPolicy ${policy}: same bridge ${EXPECT[policy]!.same ? 'allowed' : 'blocked'}, other bridge ${EXPECT[policy]!.cross ? 'allowed' : 'blocked'}; DEL removes the container's rules`, () => {
-        const { node, state, ctrs } = setup(backend, policy, backend === 'iptables');
+        const { node, state, ctrs, brNetfilter } = setup(backend, policy, backend === 'iptables');
         const [c1, c2, c3] = ctrs as [Ctr, Ctr, Ctr];
         expect(ping(c1.ns, c1.ip.replace(/\.\d+$/, '.1'))).toBe(true); // the gateway is never filtered (INPUT)
-        expect(ping(c1.ns, c2.ip, 2)).toBe(EXPECT[policy]!.same);
+        // Without br_netfilter no forward hook sees bridged traffic: "isolated" cannot block it.
+        if (brNetfilter || EXPECT[policy]!.same) expect(ping(c1.ns, c2.ip, 2)).toBe(EXPECT[policy]!.same);
+        else console.warn('br_netfilter missing: same-bridge blocking of "isolated" not verified');
         expect(ping(c1.ns, c3.ip, EXPECT[policy]!.cross ? 2 : 1)).toBe(EXPECT[policy]!.cross);
         expect(ping(c3.ns, c1.ip, EXPECT[policy]!.cross ? 2 : 1)).toBe(EXPECT[policy]!.cross);
 
