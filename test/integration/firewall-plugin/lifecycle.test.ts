@@ -70,6 +70,22 @@ describe.skipIf(skip)(`firewall plugin lifecycle${skip ? ` [skipped: ${skip}]` :
     expect(filterRules(node)).toEqual([]);
   });
 
+  it('ADD passes a 1.1.0 prevResult through unchanged (routes, dns, every interface field)', () => {
+    const node = createNetns('fw-lc-node');
+    const rich = {
+      ...prev('10.32.30.20/24', 'fd32:30::20/64'),
+      cniVersion: '1.1.0',
+      routes: [{ dst: '0.0.0.0/0', gw: '10.32.30.1' }, { dst: '10.99.0.0/16', gw: '10.32.30.1', mtu: 1400, priority: 5, table: 100, scope: 0 }],
+      dns: { nameservers: ['10.32.30.1'], domain: 'example.test', search: ['a.test'], options: ['ndots:2'] },
+    };
+    const conf = firewallConf({ backend: 'nftables' }, rich, '1.1.0');
+    const r = runIn(node, 'firewall', env('ADD', 'pt'), conf);
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.json).toEqual(rich);
+    expect(runIn(node, 'firewall', env('CHECK', 'pt'), conf).status).toBe(0);
+    expect(runIn(node, 'firewall', env('DEL', 'pt'), conf).status).toBe(0);
+  });
+
   it('DEL with no netns, no prevResult and no record succeeds and changes nothing', () => {
     const node = createNetns('fw-lc-node');
     for (const backend of ['iptables', 'nftables', '']) {
