@@ -33,9 +33,12 @@ describe.skipIf(skip)(`firewall plugin, firewalld backend (private bus)${skip ? 
     await bus.startStub();
   });
   afterAll(() => {
-    bus.stop();
-    removeAllNetns();
-    removeDir(state);
+    try {
+      bus.stop();
+    } finally {
+      removeAllNetns();
+      removeDir(state);
+    }
   });
   beforeEach(() => bus.clearCalls());
 
