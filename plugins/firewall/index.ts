@@ -90,7 +90,11 @@ async function add(args: CmdArgs): Promise<Result> {
   await withBackend(config.backend, args, async (backend) => {
     const record: FirewallRecord = { backend: backend.name, ips: (args.prevResult?.ips ?? []).map((ip) => ip.address), zone: config.zone, adminChain: config.adminChain };
     // Recorded before the rules exist, so a DEL without prevResult or a GC finds them even if we die.
-    store.put(keyOf(config, args), record);
+    try {
+      store.put(keyOf(config, args), record);
+    } catch (e) {
+      throw new CniError(ErrorCode.IOFailure, `failed to record the attachment under ${store.dir}`, (e as Error).message);
+    }
     try {
       // Each backend's add takes back what it did when it fails (iptables: the address rules of the
       // family written before the other failed; firewalld: the sources it added; nftables: one
