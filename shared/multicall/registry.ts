@@ -70,7 +70,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     load: async () => (await import('../../ipam/static/index.js')).plugin,
   },
   // meta plugins
-  portmap: pending('portmap', 'CNI portmap plugin', 'portmap'),
+  portmap: {
+    description: 'CNI portmap plugin',
+    load: async () => (await import('../../plugins/portmap/index.js')).plugin,
+  },
   firewall: pending('firewall', 'CNI firewall plugin', 'firewall'),
   tuning: pending('tuning', 'CNI tuning plugin', 'tuning'),
   bandwidth: pending('bandwidth', 'CNI bandwidth plugin', 'bandwidth'),
