@@ -7,9 +7,9 @@ import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { Result } from '../../shared/cni/types.js';
 import { checkMasqBackendUsable } from '../../shared/firewall/backend.js';
 import { ToolMissingError } from '../../shared/firewall/exec.js';
-import { formatCIDR, formatIP, type IPNet, parseCIDR } from '../../shared/ip/index.js';
-import { isValidAttachment } from '../../shared/state/attachments.js';
-import { type Backend, containerIPs, loadConf, type PortmapConf, requireChained, resolveBackend } from './config.js';
+import { type Family, formatCIDR, formatIP, type IPNet, parseCIDR } from '../../shared/ip/index.js';
+import { type AttachmentKey, isValidAttachment } from '../../shared/state/attachments.js';
+import { type Backend, containerIPs, loadConf, type PortMapping, requireChained, resolveBackend } from './config.js';
 import { containersWithChains, readIptablesTable } from './iptables.js';
 import { checkPorts, forwardPorts, unforwardPorts } from './mapper.js';
 import { deleteStaleUdpConntrack, enableLocalnetRouting } from './node.js';
@@ -56,21 +56,30 @@ async function add(args: CmdArgs): Promise<Result> {
   return result;
 }
 
-/** Removes what one attachment installed and its record. */
-async function teardown(args: Pick<CmdArgs, 'env'>, network: string, containerID: string, ifName: string, backend: Backend, record?: PortmapRecord, mappings: PortmapConf['mappings'] = []): Promise<void> {
-  await unforwardPorts(backend, network, containerID);
-  const families = (record?.containerIPs ?? []).map((c) => parseCIDR(c)?.ip.family).filter((f) => f !== undefined);
-  deleteStaleUdpConntrack([...(record?.mappings ?? []), ...mappings], families.length > 0 ? families : [4, 6]);
-  portmapStore(args.env).remove(attachmentKey(network, containerID, ifName));
+/** The families a record forwarded (both when unknown: conntrack entries are cheap to look for). */
+function familiesOf(record: PortmapRecord | undefined): Family[] {
+  const families = (record?.containerIPs ?? []).flatMap((c) => {
+    const net = parseCIDR(c);
+    return net ? [net.ip.family] : [];
+  });
+  return families.length > 0 ? families : [4, 6];
+}
+
+/** Removes what one attachment installed (rules, UDP conntrack entries of its ports), then its record. */
+async function teardown(env: NodeJS.ProcessEnv, key: AttachmentKey, backend: Backend, mappings: readonly PortMapping[], families: readonly Family[]): Promise<void> {
+  await unforwardPorts(backend, key.network, key.containerID);
+  deleteStaleUdpConntrack(mappings, families);
+  portmapStore(env).remove(key);
 }
 
 async function del(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdinData);
-  const record = portmapStore(args.env).get(attachmentKey(conf.name, args.containerID, args.ifName));
+  const key = attachmentKey(conf.name, args.containerID, args.ifName);
+  const record = portmapStore(args.env).get(key);
   // Nothing configured and nothing recorded: nothing of ours can exist (and no tool runs).
   if (conf.mappings.length === 0 && !record) return;
   const backend = record?.backend ?? (await resolveBackend(conf));
-  await teardown(args, conf.name, args.containerID, args.ifName, backend, record, conf.mappings);
+  await teardown(args.env, key, backend, [...(record?.mappings ?? []), ...conf.mappings], familiesOf(record));
 }
 
 async function check(args: CmdArgs): Promise<void> {
@@ -95,7 +104,7 @@ async function gc(args: CmdArgs): Promise<void> {
   for (const { key, record } of portmapStore(args.env).list(conf.name)) {
     if (isValidAttachment(key, valid)) continue;
     try {
-      await teardown(args, key.network, key.containerID, key.ifName, record.backend, record);
+      await teardown(args.env, key, record.backend, record.mappings, familiesOf(record));
       if (record.backend === 'iptables') done.add(key.containerID);
     } catch (e) {
       errors.push(`${key.containerID}/${key.ifName}: ${describe(e)}`);

@@ -179,13 +179,13 @@ export function iptablesTeardownLines(table: SavedTable, network: string, contai
 
 // --- CHECK: compare what iptables-save shows with what ADD would write -----------------------------
 
+const COMPARED_FLAGS = ['-p', '--dport', '-d', '-s', '-j', '--to-destination', '--comment', '--dports'] as const;
+
 /**
  * The matching fields of a rule, independent of how iptables-save reorders and spells them
  * (`-s 10.0.0.2/24` is saved as `-s 10.0.0.0/24`, `--destination-ports` as `--dports`, implicit
  * `-m tcp` added). Conditions (free-form extra matches) are not compared.
  */
-const COMPARED_FLAGS = ['-p', '--dport', '-d', '-s', '-j', '--to-destination', '--comment', '--dports'] as const;
-
 export function ruleFields(args: readonly string[]): string {
   const canonical = ruleKey('', args).split('\0').slice(1); // -s/-d as network/len
   const value = (flag: string): string | undefined => {
