@@ -91,6 +91,13 @@ export class PortmapNode {
       const p = spawn('ip', ['netns', 'exec', c.ns, 'socat', addr, `EXEC:echo ${proto}-${reply}`], { stdio: 'ignore' });
       this.servers.push(p);
     }
+    // Both sockets bound before any test sends (socat starts in the background).
+    for (let i = 0; i < 100; i++) {
+      const ss = (flags: string) => execInNetns(c.ns, 'ss', [flags, 'sport', '=', `:${port}`]).stdout.trim();
+      if (ss('-Hltn') !== '' && ss('-Hlun') !== '') return;
+      spawnSync('sleep', ['0.05']);
+    }
+    throw new Error(`socat servers on port ${port} in ${c.ns} did not start`);
   }
 
   /** What `tcp`/`udp` to host:port from netns `from` answers ('' when nothing does). */
@@ -99,7 +106,10 @@ export class PortmapNode {
     const addr = proto === 'tcp' ? `TCP:${target}:${port},connect-timeout=2` : `UDP:${target}:${port}`;
     let out = '';
     for (let i = 0; i < tries && out === ''; i++) {
-      const r = spawnSync('ip', ['netns', 'exec', from, 'socat', '-T', '2', '-t', '2', '-', addr], { input: 'ping\n', encoding: 'utf8', timeout: 8000 });
+      // TCP sends nothing: data arriving after the server's `echo` exited would make it answer with
+      // a RST, which discards the reply before the client reads it. UDP needs a datagram to answer.
+      const input = proto === 'udp' ? 'ping\n' : '';
+      const r = spawnSync('ip', ['netns', 'exec', from, 'socat', '-T', '2', '-t', '2', '-', addr], { input, encoding: 'utf8', timeout: 8000 });
       out = (r.stdout ?? '').trim();
     }
     return out;
