@@ -130,16 +130,18 @@ const argAfter = (r: SavedRule, flag: string): string | undefined => {
 };
 
 /**
- * iptables-restore --noflush lines for one ADD. Shared chains are declared only when missing
- * (declaring an existing chain would flush it); their rules are added when no equivalent rule is
+ * iptables-restore --noflush lines for one ADD. Shared chains are created only when missing
+ * (declaring an existing chain with ":CHAIN" would flush it); their rules are added when no equivalent rule is
  * there, so the reference's rules and ours never pile up. The container's own chain is declared
  * (created, or flushed when it exists) and rewritten, and its old entry rules are replaced, so a
  * repeated ADD leaves exactly one copy.
  */
 export function iptablesSetupLines(table: SavedTable, plan: IptablesPlan): string[] {
   const lines: string[] = [];
+  // "-N", not ":CHAIN": if a concurrent ADD created the chain since our read, -N fails the whole
+  // restore (and changeIptablesTable reads again and retries) where ":CHAIN" would flush its rules.
   const declare = (chain: string): void => {
-    if (!table.chains.has(chain)) lines.push(`:${chain} - [0:0]`);
+    if (!table.chains.has(chain)) lines.push(`-N ${chain}`);
   };
   const has = (pred: (r: SavedRule) => boolean): boolean => table.rules.some(pred);
   if (plan.markBit !== undefined) {

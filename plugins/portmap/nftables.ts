@@ -117,16 +117,36 @@ export function nftCheck(conf: PortmapConf, containerID: string, container: IPNe
 
 export const nftListTable = (family: Family): Promise<NftListing> => nftList(['table', nftFamily(family), NFT_TABLE]);
 
+/** A rule deleted by handle may vanish between our listing and our transaction: list again, retry. */
+const ATTEMPTS = 3;
+
+async function withRetry(commands: () => Promise<string[]>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const cmds = await commands();
+    if (cmds.length === 0) return;
+    try {
+      await nftApply(`${cmds.join('\n')}\n`);
+      return;
+    } catch (e) {
+      if (attempt >= ATTEMPTS) throw e;
+    }
+  }
+}
+
 /** One transaction installing the rules of every given container address. */
 export async function nftSetup(conf: PortmapConf, containerID: string, containers: readonly IPNet[]): Promise<void> {
-  const cmds: string[] = [];
-  for (const c of containers) cmds.push(...nftSetupCommands(conf, containerID, c, await nftListTable(c.ip.family)));
-  if (cmds.length > 0) await nftApply(`${cmds.join('\n')}\n`);
+  await withRetry(async () => {
+    const cmds: string[] = [];
+    for (const c of containers) cmds.push(...nftSetupCommands(conf, containerID, c, await nftListTable(c.ip.family)));
+    return cmds;
+  });
 }
 
 /** One transaction deleting the container's rules from both families' tables; nothing when there are none. */
 export async function nftTeardown(containerID: string): Promise<void> {
-  const cmds: string[] = [];
-  for (const family of [4, 6] as const) cmds.push(...nftDeleteContainerRules(await nftListTable(family), family, containerID));
-  if (cmds.length > 0) await nftApply(`${cmds.join('\n')}\n`);
+  await withRetry(async () => {
+    const cmds: string[] = [];
+    for (const family of [4, 6] as const) cmds.push(...nftDeleteContainerRules(await nftListTable(family), family, containerID));
+    return cmds;
+  });
 }

@@ -154,3 +154,30 @@ describe('portmap GC', () => {
     expect(netnsPath(node.ns)).toContain('pm-node');
   });
 });
+
+describe.each(['iptables', 'nftables'] as const)('portmap parallel calls (%s)', (backend) => {
+  let node: PortmapNode;
+  beforeAll(() => {
+    node = new PortmapNode('1.1.0');
+  });
+  afterAll(() => node?.destroy());
+
+  it('concurrent ADDs on a fresh node all keep their rules, concurrent DELs leave nothing', async () => {
+    const ctrs = Array.from({ length: 6 }, (_, i) => node.addContainer(`pm-par-${i}`));
+    const confs = ctrs.map((c, i) => node.portmapConf(c.result, [{ hostPort: 9100 + i, containerPort: 80, protocol: 'tcp' }], { backend }));
+    const adds = await Promise.all(ctrs.map((c, i) => node.portmapAsync('ADD', c, confs[i]!)));
+    for (const r of adds) expect(r.status, r.stdout).toBe(0);
+    for (const [i, c] of ctrs.entries()) expect(node.portmap('CHECK', c, confs[i]!).status, c.id).toBe(0);
+    if (backend === 'iptables') {
+      // One copy of every shared rule, one entry rule per container.
+      const v4 = node.natRules(4);
+      expect(v4.filter((l) => l.includes('-j CNI-HOSTPORT-DNAT'))).toHaveLength(2);
+      expect(v4.filter((l) => l.startsWith('-A CNI-HOSTPORT-DNAT'))).toHaveLength(6);
+    }
+    const dels = await Promise.all(ctrs.map((c, i) => node.portmapAsync('DEL', c, confs[i]!)));
+    for (const r of dels) expect(r.status, r.stdout).toBe(0);
+    const state = JSON.stringify([node.natRules(4), node.natRules(6), node.nftRuleset()]);
+    for (const c of ctrs) expect(state).not.toContain(c.id);
+    expect(state).not.toContain('CNI-DN-');
+  });
+});

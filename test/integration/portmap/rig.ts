@@ -4,7 +4,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createNetns, execInNetns, netnsPath, removeNetns } from '../../helpers/netns.js';
 import { cniEnv, type Impl, removeDir, runIn, tempDir } from '../../helpers/node-rig.js';
-import type { PluginRun } from '../../helpers/plugin.js';
+import { DIST_BIN, type PluginRun } from '../../helpers/plugin.js';
+import path from 'node:path';
 
 export const NET = 'pmnet';
 export const BRIDGE = 'pm-br0';
@@ -80,6 +81,19 @@ export class PortmapNode {
   /** Runs portmap (ours or the reference) in the node for one container. */
   portmap(command: string, c: Container, conf: Record<string, unknown>, impl: Impl = 'ours'): PluginRun {
     return runIn(this.ns, 'portmap', cniEnv(command, c.ns, c.id, 'eth0', { TSCNI_STATE_DIR: this.stateDir }), conf, impl);
+  }
+
+  /** The same, without blocking: for parallel calls. */
+  portmapAsync(command: string, c: Container, conf: Record<string, unknown>): Promise<{ status: number; stdout: string }> {
+    const env = { PATH: process.env.PATH, CNI_PATH: DIST_BIN, ...cniEnv(command, c.ns, c.id, 'eth0', { TSCNI_STATE_DIR: this.stateDir }) };
+    return new Promise((resolve, reject) => {
+      const child = spawn('ip', ['netns', 'exec', this.ns, path.join(DIST_BIN, 'portmap')], { env: env as NodeJS.ProcessEnv });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ status: code ?? -1, stdout }));
+      child.stdin.end(JSON.stringify(conf));
+    });
   }
 
   /** socat servers in a container: TCP `port` answers `tcpReply`, UDP `port` answers `udpReply`. */

@@ -163,12 +163,12 @@ describe('iptables restore lines', () => {
   it('creates every chain and rule on an empty table, the MASQ jump at POSTROUTING position 1', () => {
     expect(plan.dnatChain).toBe('CNI-DN-2a5d55b1904717023b0ef');
     expect(iptablesSetupLines(empty, plan)).toEqual([
-      ':CNI-HOSTPORT-SETMARK - [0:0]',
+      '-N CNI-HOSTPORT-SETMARK',
       '-A CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000',
-      ':CNI-HOSTPORT-MASQ - [0:0]',
+      '-N CNI-HOSTPORT-MASQ',
       '-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE',
       '-I POSTROUTING 1 -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ',
-      ':CNI-HOSTPORT-DNAT - [0:0]',
+      '-N CNI-HOSTPORT-DNAT',
       '-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT',
       '-A OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT',
       ':CNI-DN-2a5d55b1904717023b0ef - [0:0]',
