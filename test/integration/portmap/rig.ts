@@ -1,6 +1,6 @@
 // A node for portmap tests: a test netns playing the node, with our bridge + host-local (dist/bin)
 // giving containers addresses on a bridge, then portmap chained with the bridge's result, as a
-// runtime runs a conflist. Servers run inside containers (socat); traffic only inside these netns.
+// runtime runs a conflist. Servers run inside containers, socat is the client; traffic only inside these netns.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createNetns, execInNetns, netnsPath, removeNetns } from '../../helpers/netns.js';
 import { cniEnv, type Impl, removeDir, runIn, tempDir } from '../../helpers/node-rig.js';
@@ -96,22 +96,27 @@ export class PortmapNode {
     });
   }
 
-  /** socat servers in a container: TCP `port` answers `tcpReply`, UDP `port` answers `udpReply`. */
+  /**
+   * Servers in a container: TCP `port` answers `tcp-<reply>` and closes, UDP `port` answers every
+   * datagram with `udp-<reply>`. A few lines of Node (socat's UDP fork mode sometimes stops answering).
+   */
   serve(c: Container, port: number, reply: string): void {
-    for (const [proto, addr] of [
-      ['tcp', `TCP6-LISTEN:${port},fork,reuseaddr,ipv6only=0`],
-      ['udp', `UDP6-RECVFROM:${port},fork,reuseaddr,ipv6only=0`],
-    ] as const) {
-      const p = spawn('ip', ['netns', 'exec', c.ns, 'socat', addr, `EXEC:echo ${proto}-${reply}`], { stdio: 'ignore' });
-      this.servers.push(p);
-    }
-    // Both sockets bound before any test sends (socat starts in the background).
+    const script = [
+      "const [port, reply] = process.argv.slice(1);",
+      "require('node:net').createServer({ allowHalfOpen: true }, (s) => { s.on('error', () => {}); s.end(`tcp-${reply}\\n`); s.resume(); }).listen({ port: Number(port), host: '::', ipv6Only: false });",
+      "const u = require('node:dgram').createSocket({ type: 'udp6', ipv6Only: false });",
+      "u.on('message', (m, r) => u.send(`udp-${reply}\\n`, r.port, r.address));",
+      "u.bind(Number(port), '::');",
+    ].join('\n');
+    const p = spawn('ip', ['netns', 'exec', c.ns, process.execPath, '-e', script, String(port), reply], { stdio: 'ignore' });
+    this.servers.push(p);
+    // Both sockets bound before any test sends (the server starts in the background).
     for (let i = 0; i < 100; i++) {
       const ss = (flags: string) => execInNetns(c.ns, 'ss', [flags, 'sport', '=', `:${port}`]).stdout.trim();
       if (ss('-Hltn') !== '' && ss('-Hlun') !== '') return;
       spawnSync('sleep', ['0.05']);
     }
-    throw new Error(`socat servers on port ${port} in ${c.ns} did not start`);
+    throw new Error(`servers on port ${port} in ${c.ns} did not start`);
   }
 
   /** What `tcp`/`udp` to host:port from netns `from` answers ('' when nothing does). */

@@ -67,7 +67,7 @@ describe.each(['iptables', 'nftables'] as const)('portmap traffic (%s)', (backen
   });
 
   it('forwards UDP, and conntrack (the tool) sees the flow', () => {
-    expect(node.request(node.ns, 'udp', GW4, UDP_PORT, 5)).toBe('udp-A');
+    expect(node.request(node.ns, 'udp', GW4, UDP_PORT)).toBe('udp-A');
     expect(node.conntrackUdp(UDP_PORT).length).toBeGreaterThan(0);
   });
 
@@ -96,13 +96,14 @@ describe.each(['iptables', 'nftables'] as const)('portmap traffic (%s)', (backen
   });
 
   it('DEL: the port no longer answers, conntrack entries are gone, nothing of the container remains', () => {
-    expect(node.request(node.ns, 'udp', GW4, UDP_PORT, 5)).toBe('udp-A');
+    expect(node.request(node.ns, 'udp', GW4, UDP_PORT)).toBe('udp-A');
     const run = node.portmap('DEL', a, confA);
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(node.conntrackUdp(UDP_PORT)).toEqual([]);
     expect(node.request(node.ns, 'tcp', GW4, TCP_PORT, 1)).toBe('');
     expect(node.request(node.ns, 'tcp', '127.0.0.1', TCP_PORT, 1)).toBe('');
     expect(node.request(b.ns, 'tcp', GW4, TCP_PORT, 1)).toBe('');
+    expect(node.request(node.ns, 'udp', GW4, UDP_PORT, 1)).toBe('');
     if (backend === 'iptables') {
       for (const f of [4, 6] as const) {
         const rules = node.natRules(f);
