@@ -7,7 +7,7 @@ import { type IPNet, parseCIDR } from '../../../shared/ip/index.js';
 import { loadConf, type PortmapConf } from '../../../plugins/portmap/config.js';
 import {
   containersWithChains, dnatChainName, dnatChainRules, dnatComment, dnatEntryRules, iptablesCheck, iptablesPlan,
-  iptablesSetupLines, iptablesTeardownLines, markDef, masqEntryRule, masqRule, multiportGroups, ruleFields, setMarkRule,
+  iptablesSetupLines, iptablesTeardownLines, markDef, masqEntryRule, masqRule, multiportGroups, oldSnatChainName, ruleFields, setMarkRule,
 } from '../../../plugins/portmap/iptables.js';
 import { nftCheck, nftDeleteContainerRules, nftSetupCommands } from '../../../plugins/portmap/nftables.js';
 
@@ -218,6 +218,17 @@ describe('iptables restore lines', () => {
       '-X CNI-DN-2a5d55b1904717023b0ef',
     ]);
     expect(iptablesTeardownLines(saved, 'other', 'abc')).toEqual([]);
+  });
+
+  it('also removes the CNI-SN- chain of old reference versions and its jump from CNI-HOSTPORT-SNAT', () => {
+    const sn = oldSnatChainName('test', 'abc');
+    expect(sn).toMatch(/^CNI-SN-[0-9a-f]{21}$/);
+    const legacy = parseSavedTable(`*nat\n:CNI-HOSTPORT-SNAT - [0:0]\n:${sn} - [0:0]\n-A CNI-HOSTPORT-SNAT -m comment --comment "snat name: \\"test\\" id: \\"abc\\"" -s 10.31.0.2/32 -j ${sn}\n-A ${sn} -s 127.0.0.1/32 -d 10.31.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE\nCOMMIT\n`, 'nat');
+    expect(iptablesTeardownLines(legacy, 'test', 'abc')).toEqual([
+      `-D CNI-HOSTPORT-SNAT -m comment --comment "snat name: \\"test\\" id: \\"abc\\"" -s 10.31.0.2/32 -j ${sn}`,
+      `-F ${sn}`,
+      `-X ${sn}`,
+    ]);
   });
 
   it('finds the containers of one network from the dnat comments (for GC)', () => {
