@@ -46,7 +46,7 @@ async function add(args: CmdArgs): Promise<Result> {
   } catch (e) {
     // A failed ADD leaves nothing behind (the reference leaves whatever it got to).
     try {
-      await unforwardPorts(backend, conf.name, args.containerID);
+      await unforwardPorts(backend, conf.name, args.containerID, containers.map((c) => formatIP(c.ip)));
       store.remove(key);
     } catch (undo) {
       process.stderr.write(`portmap: undoing the failed ADD: ${describe(undo)}\n`);
@@ -56,18 +56,22 @@ async function add(args: CmdArgs): Promise<Result> {
   return result;
 }
 
-/** The families a record forwarded (both when unknown: conntrack entries are cheap to look for). */
-function familiesOf(record: PortmapRecord | undefined): Family[] {
-  const families = (record?.containerIPs ?? []).flatMap((c) => {
+/** The container addresses (without prefix) a record names, or undefined without a record. */
+function addressesOf(record: PortmapRecord | undefined): IPNet[] | undefined {
+  return record?.containerIPs.flatMap((c) => {
     const net = parseCIDR(c);
-    return net ? [net.ip.family] : [];
+    return net ? [net] : [];
   });
-  return families.length > 0 ? families : [4, 6];
 }
 
-/** Removes what one attachment installed (rules, UDP conntrack entries of its ports), then its record. */
-async function teardown(env: NodeJS.ProcessEnv, key: AttachmentKey, backend: Backend, mappings: readonly PortMapping[], families: readonly Family[]): Promise<void> {
-  await unforwardPorts(backend, key.network, key.containerID);
+/**
+ * Removes what one attachment installed (rules, UDP conntrack entries of its ports), then its record.
+ * Without a record (an ADD by the reference, or state lost) every rule of the container ID goes.
+ */
+async function teardown(env: NodeJS.ProcessEnv, key: AttachmentKey, backend: Backend, mappings: readonly PortMapping[], record: PortmapRecord | undefined): Promise<void> {
+  const addresses = addressesOf(record);
+  await unforwardPorts(backend, key.network, key.containerID, addresses?.map((a) => formatIP(a.ip)));
+  const families: Family[] = addresses && addresses.length > 0 ? addresses.map((a) => a.ip.family) : [4, 6];
   deleteStaleUdpConntrack(mappings, families);
   portmapStore(env).remove(key);
 }
@@ -79,7 +83,7 @@ async function del(args: CmdArgs): Promise<void> {
   // Nothing configured and nothing recorded: nothing of ours can exist (and no tool runs).
   if (conf.mappings.length === 0 && !record) return;
   const backend = record?.backend ?? (await resolveBackend(conf));
-  await teardown(args.env, key, backend, [...(record?.mappings ?? []), ...conf.mappings], familiesOf(record));
+  await teardown(args.env, key, backend, [...(record?.mappings ?? []), ...conf.mappings], record);
 }
 
 async function check(args: CmdArgs): Promise<void> {
@@ -104,7 +108,7 @@ async function gc(args: CmdArgs): Promise<void> {
   for (const { key, record } of portmapStore(args.env).list(conf.name)) {
     if (isValidAttachment(key, valid)) continue;
     try {
-      await teardown(args.env, key, record.backend, record.mappings, familiesOf(record));
+      await teardown(args.env, key, record.backend, record.mappings, record);
       if (record.backend === 'iptables') done.add(key.containerID);
     } catch (e) {
       errors.push(`${key.containerID}/${key.ifName}: ${describe(e)}`);

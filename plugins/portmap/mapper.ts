@@ -44,13 +44,14 @@ async function readNatTables(): Promise<Map<Family, SavedTable | Error>> {
 }
 
 /**
- * Removes the container's forwarding in both families, whatever addresses it had (DEL, GC, a failed
- * ADD). As the reference: a family whose iptables is unusable is skipped, both unusable is an error.
+ * Removes the container's forwarding in both families (DEL, GC, a failed ADD). iptables finds it by
+ * chain name; nftables by the container ID, limited to `addresses` when they are known (the record).
+ * As the reference: a family whose iptables is unusable is skipped, both unusable is an error.
  */
-export async function unforwardPorts(backend: Backend, network: string, containerID: string): Promise<void> {
+export async function unforwardPorts(backend: Backend, network: string, containerID: string, addresses?: readonly string[]): Promise<void> {
   if (backend === 'nftables') {
     try {
-      await nftTeardown(containerID);
+      await nftTeardown(containerID, addresses);
     } catch (e) {
       throw firewallError('error deleting nftables rules', e);
     }

@@ -9,9 +9,10 @@
 //                      ip saddr <ctr | 0.0.0.0/0 with masqAll> ip daddr <ctr> masquerade  comment "<cid>"
 //                      ip saddr 127.0.0.1 ip daddr <ctr> masquerade                       comment "<cid>" (v4, no masqAll)
 // Rules of a container are found by their comment (the container ID) and deleted by handle. One
-// `nft -f -` per call covers both families.
-import { nftApply, nftList } from '../../shared/firewall/nft.js';
-import type { NftListing } from '../../shared/firewall/nft-json.js';
+// `nft -f -` per call covers both families. The comment does not say which network a rule is for:
+// when the state record names the container's addresses, only rules naming one of them are ours.
+import { runTool, ToolFailedError } from '../../shared/firewall/exec.js';
+import { isNftNotFound, nftApply } from '../../shared/firewall/nft.js';
 import { type Family, formatIP, type IPNet, parseIP } from '../../shared/ip/index.js';
 import type { PortMapping, PortmapConf } from './config.js';
 
@@ -54,11 +55,44 @@ function masqueradeRules(conf: PortmapConf, container: IPNet): string[] {
   return rules;
 }
 
-/** `delete rule` commands for every rule of `containerID` in `family`'s table, per `listing`. */
-export function nftDeleteContainerRules(listing: NftListing, family: Family, containerID: string): string[] {
+/** One rule of a cni_hostport table, as `nft -j list table` shows it. */
+export interface HostportRule {
+  readonly family: string;
+  readonly chain: string;
+  readonly handle: number;
+  readonly comment: string | undefined;
+  /** The rule's expression list as JSON text (addresses appear in it as JSON strings). */
+  readonly expr: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The rules of an `nft -j list table <family> cni_hostport` answer. */
+export function parseHostportRules(json: string): HostportRule[] {
+  if (json.trim() === '') return [];
+  const doc: unknown = JSON.parse(json);
+  const items = isObject(doc) && Array.isArray(doc.nftables) ? (doc.nftables as unknown[]) : [];
+  const out: HostportRule[] = [];
+  for (const item of items) {
+    const r = isObject(item) ? item.rule : undefined;
+    if (!isObject(r) || r.table !== NFT_TABLE || typeof r.family !== 'string' || typeof r.chain !== 'string' || typeof r.handle !== 'number') continue;
+    out.push({
+      family: r.family, chain: r.chain, handle: r.handle,
+      comment: typeof r.comment === 'string' ? r.comment : undefined, expr: JSON.stringify(r.expr ?? []),
+    });
+  }
+  return out;
+}
+
+/**
+ * `delete rule` commands for the rules of `containerID` in `family`'s table. With `addresses`, only
+ * rules naming one of them (the same container may be in another network, with another address).
+ */
+export function nftDeleteContainerRules(rules: readonly HostportRule[], family: Family, containerID: string, addresses?: readonly string[]): string[] {
   const f = nftFamily(family);
-  return listing.rules
-    .filter((r) => r.family === f && r.table === NFT_TABLE && CONTAINER_CHAINS.includes(r.chain) && r.comment === containerID)
+  const mentions = (r: HostportRule): boolean => addresses === undefined || addresses.some((a) => r.expr.includes(JSON.stringify(a)));
+  return rules
+    .filter((r) => r.family === f && CONTAINER_CHAINS.includes(r.chain) && r.comment === containerID && mentions(r))
     .map((r) => `delete rule ${f} ${NFT_TABLE} ${r.chain} handle ${r.handle}`);
 }
 
@@ -66,7 +100,7 @@ export function nftDeleteContainerRules(listing: NftListing, family: Family, con
  * The commands of one ADD for one container address. `current` is that family's table as it is now:
  * earlier rules of the same container are deleted first, so a repeated ADD leaves one copy.
  */
-export function nftSetupCommands(conf: PortmapConf, containerID: string, container: IPNet, current: NftListing): string[] {
+export function nftSetupCommands(conf: PortmapConf, containerID: string, container: IPNet, current: readonly HostportRule[]): string[] {
   const family = container.ip.family;
   const t = `${nftFamily(family)} ${NFT_TABLE}`;
   const conditions = ((family === 6 ? conf.conditionsV6 : conf.conditionsV4) ?? []).map((c) => `${c} `).join('');
@@ -86,7 +120,7 @@ export function nftSetupCommands(conf: PortmapConf, containerID: string, contain
     `add rule ${t} output ${conditions}fib daddr type local jump ${HOSTPORTS_ALL}`,
   ];
   if (conf.snat) cmds.push(`add chain ${t} ${MASQUERADING} { type nat hook postrouting priority 100 ; }`);
-  cmds.push(...nftDeleteContainerRules(current, family, containerID));
+  cmds.push(...nftDeleteContainerRules(current, family, containerID, [formatIP(container.ip)]));
   const comment = `comment ${quoted(containerID)}`;
   for (const m of conf.mappings) {
     const body = mappingRule(m, container);
@@ -105,17 +139,24 @@ export function nftExpectedCounts(conf: PortmapConf, container: IPNet): { hostpo
 }
 
 /** What CHECK found missing in one family's table, or undefined when everything is there. */
-export function nftCheck(conf: PortmapConf, containerID: string, container: IPNet, listing: NftListing): string | undefined {
+export function nftCheck(conf: PortmapConf, containerID: string, container: IPNet, rules: readonly HostportRule[]): string | undefined {
   const f = nftFamily(container.ip.family);
   const want = nftExpectedCounts(conf, container);
   const count = (chain: string): number =>
-    listing.rules.filter((r) => r.family === f && r.table === NFT_TABLE && r.chain === chain && r.comment === containerID).length;
+    rules.filter((r) => r.family === f && r.chain === chain && r.comment === containerID).length;
   if (want.hostports > 0 && count(HOSTPORTS) < want.hostports) return `missing hostport rules in "${HOSTPORTS}" chain`;
   if (want.masquerading > 0 && count(MASQUERADING) < want.masquerading) return `missing hostport rules in "${MASQUERADING}" chain`;
   return undefined;
 }
 
-export const nftListTable = (family: Family): Promise<NftListing> => nftList(['table', nftFamily(family), NFT_TABLE]);
+/** The rules of one family's cni_hostport table ([] when the table does not exist). */
+export async function nftListTable(family: Family): Promise<HostportRule[]> {
+  const what = ['table', nftFamily(family), NFT_TABLE];
+  const result = await runTool('nft', ['-j', 'list', ...what]);
+  if (isNftNotFound(result)) return [];
+  if (result.code !== 0) throw new ToolFailedError(`nft list ${what.join(' ')}`, result);
+  return parseHostportRules(result.stdout);
+}
 
 /** A rule deleted by handle may vanish between our listing and our transaction: list again, retry. */
 const ATTEMPTS = 3;
@@ -142,11 +183,14 @@ export async function nftSetup(conf: PortmapConf, containerID: string, container
   });
 }
 
-/** One transaction deleting the container's rules from both families' tables; nothing when there are none. */
-export async function nftTeardown(containerID: string): Promise<void> {
+/**
+ * One transaction deleting the container's rules from both families' tables (only those naming
+ * `addresses` when given); nothing when there are none.
+ */
+export async function nftTeardown(containerID: string, addresses?: readonly string[]): Promise<void> {
   await withRetry(async () => {
     const cmds: string[] = [];
-    for (const family of [4, 6] as const) cmds.push(...nftDeleteContainerRules(await nftListTable(family), family, containerID));
+    for (const family of [4, 6] as const) cmds.push(...nftDeleteContainerRules(await nftListTable(family), family, containerID, addresses));
     return cmds;
   });
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { netnsPath } from '../../helpers/netns.js';
-import { cniEnv } from '../../helpers/node-rig.js';
+import { cniEnv, runIn } from '../../helpers/node-rig.js';
 import { DIST_BIN } from '../../helpers/plugin.js';
 import { type Container, NET, PortmapNode } from './rig.js';
 
@@ -152,6 +152,27 @@ describe('portmap GC', () => {
     expect(gc([], 'pmother').status).toBe(0);
     expect(state()).not.toContain(other.id);
     expect(netnsPath(node.ns)).toContain('pm-node');
+  });
+
+  it('a container in two networks (nftables): GC of one network keeps the other network\'s rules', () => {
+    const c = node.addContainer('pm-gc-two');
+    const second = {
+      cniVersion: '1.1.0', interfaces: [{ name: 'net1', sandbox: netnsPath(c.ns) }], ips: [{ interface: 0, address: '10.31.2.5/24' }],
+    };
+    const env = (command: string, ifName: string) => cniEnv(command, c.ns, c.id, ifName, { TSCNI_STATE_DIR: node.stateDir });
+    const first = node.portmapConf(c.result, MAPPINGS, { backend: 'nftables' });
+    expect(runIn(node.ns, 'portmap', env('ADD', 'eth0'), first).status).toBe(0);
+    const otherNet = { ...node.portmapConf(second, [{ hostPort: 8090, containerPort: 80, protocol: 'tcp' }], { backend: 'nftables' }), name: 'pmother' };
+    expect(runIn(node.ns, 'portmap', env('ADD', 'net1'), otherNet).status).toBe(0);
+    const gcRun = runIn(node.ns, 'portmap', { CNI_COMMAND: 'GC', TSCNI_STATE_DIR: node.stateDir }, {
+      cniVersion: '1.1.0', name: NET, type: 'portmap', 'cni.dev/valid-attachments': [],
+    });
+    expect(gcRun.status, gcRun.stdout).toBe(0);
+    const rules = JSON.stringify(node.nftRuleset());
+    expect(rules).not.toContain(`"${c.ip4}"`);
+    expect(rules).toContain('"10.31.2.5"');
+    expect(runIn(node.ns, 'portmap', env('DEL', 'net1'), otherNet).status).toBe(0);
+    expect(JSON.stringify(node.nftRuleset())).not.toContain(c.id);
   });
 });
 

@@ -2,14 +2,13 @@
 // (portmap_iptables_test.go, portmap_nftables_test.go), plus the restore lines and CHECK matching.
 import { describe, expect, it } from 'vitest';
 import { parseSavedTable } from '../../../shared/firewall/iptables-save.js';
-import type { NftListing } from '../../../shared/firewall/nft-json.js';
 import { type IPNet, parseCIDR } from '../../../shared/ip/index.js';
 import { loadConf, type PortmapConf } from '../../../plugins/portmap/config.js';
 import {
   containersWithChains, dnatChainName, dnatChainRules, dnatComment, dnatEntryRules, iptablesCheck, iptablesPlan,
   iptablesSetupLines, iptablesTeardownLines, markDef, masqEntryRule, masqRule, multiportGroups, oldSnatChainName, ruleFields, setMarkRule,
 } from '../../../plugins/portmap/iptables.js';
-import { nftCheck, nftDeleteContainerRules, nftSetupCommands } from '../../../plugins/portmap/nftables.js';
+import { type HostportRule, nftCheck, nftDeleteContainerRules, nftSetupCommands, parseHostportRules } from '../../../plugins/portmap/nftables.js';
 
 const CID = 'icee6giejonei6sohng6ahngee7laquohquee9shiGo7fohferakah3Feiyoolu2pei7ciPhoh7shaoX6vai3vuf0ahfaeng8yohb9ceu0daez5hashee8ooYai5wa3y';
 const EIGHT = [
@@ -239,7 +238,7 @@ describe('iptables restore lines', () => {
 });
 
 describe('nftables commands (reference portmap_nftables_test.go)', () => {
-  const none: NftListing = { chains: [], rules: [] };
+  const none: HostportRule[] = [];
   const cid = 'icee6giejonei6so';
   const rulesOf = (cmds: string[]): string[] => cmds.filter((l) => l.startsWith('add rule')).sort();
 
@@ -303,33 +302,48 @@ describe('nftables commands (reference portmap_nftables_test.go)', () => {
   });
 
   it('deletes the earlier rules of the same container (re-ADD) and DEL finds rules by comment', () => {
-    const listing: NftListing = {
-      chains: [],
-      rules: [
-        { family: 'ip', table: 'cni_hostport', chain: 'hostports', handle: 7, comment: cid },
-        { family: 'ip', table: 'cni_hostport', chain: 'hostip_hostports', handle: 8, comment: cid },
-        { family: 'ip', table: 'cni_hostport', chain: 'masquerading', handle: 9, comment: cid },
-        { family: 'ip', table: 'cni_hostport', chain: 'hostports', handle: 10, comment: 'other' },
-        { family: 'ip', table: 'cni_hostport', chain: 'prerouting', handle: 11, comment: undefined },
-      ],
-    };
+    const dnatTo = (ip: string) => JSON.stringify([{ dnat: { addr: ip, port: 80 } }]);
+    const rules: HostportRule[] = [
+      { family: 'ip', chain: 'hostports', handle: 7, comment: cid, expr: dnatTo('10.0.0.2') },
+      { family: 'ip', chain: 'hostip_hostports', handle: 8, comment: cid, expr: dnatTo('10.0.0.2') },
+      { family: 'ip', chain: 'masquerading', handle: 9, comment: cid, expr: JSON.stringify([{ match: { right: '10.0.0.2' } }, { masquerade: null }]) },
+      { family: 'ip', chain: 'hostports', handle: 10, comment: 'other', expr: dnatTo('10.0.0.2') },
+      { family: 'ip', chain: 'prerouting', handle: 11, comment: undefined, expr: '[]' },
+      // The same container in another network (another address): not this attachment's rule.
+      { family: 'ip', chain: 'hostports', handle: 12, comment: cid, expr: dnatTo('10.0.0.22') },
+    ];
     const dels = [
       'delete rule ip cni_hostport hostports handle 7',
       'delete rule ip cni_hostport hostip_hostports handle 8',
       'delete rule ip cni_hostport masquerading handle 9',
     ];
-    expect(nftDeleteContainerRules(listing, 4, cid)).toEqual(dels);
-    expect(nftDeleteContainerRules(listing, 6, cid)).toEqual([]);
-    expect(nftSetupCommands(conf({ backend: 'nftables' }), cid, V4, listing).filter((l) => l.startsWith('delete'))).toEqual(dels);
+    // Without a record: every rule with the container ID, as the reference's DEL.
+    expect(nftDeleteContainerRules(rules, 4, cid)).toEqual([...dels, 'delete rule ip cni_hostport hostports handle 12']);
+    expect(nftDeleteContainerRules(rules, 4, cid, ['10.0.0.2'])).toEqual(dels);
+    expect(nftDeleteContainerRules(rules, 6, cid)).toEqual([]);
+    expect(nftSetupCommands(conf({ backend: 'nftables' }), cid, V4, rules).filter((l) => l.startsWith('delete'))).toEqual(dels);
+  });
+
+  it('reads rules from `nft -j list table` output', () => {
+    const json = JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        { table: { family: 'ip', name: 'cni_hostport', handle: 3 } },
+        { rule: { family: 'ip', table: 'cni_hostport', chain: 'hostports', handle: 4, comment: cid, expr: [{ dnat: { addr: '10.0.0.2', port: 80 } }] } },
+        { rule: { family: 'ip', table: 'other', chain: 'x', handle: 5, expr: [] } },
+      ],
+    });
+    expect(parseHostportRules(json)).toEqual([{ family: 'ip', chain: 'hostports', handle: 4, comment: cid, expr: '[{"dnat":{"addr":"10.0.0.2","port":80}}]' }]);
+    expect(parseHostportRules('')).toEqual([]);
   });
 
   it('CHECK counts the rules carrying the container ID as the reference', () => {
     const c = conf({ backend: 'nftables' });
-    const rule = (chain: string, handle: number, family = 'ip') => ({ family, table: 'cni_hostport', chain, handle, comment: cid });
-    expect(nftCheck(c, cid, V4, { chains: [], rules: [] })).toBe('missing hostport rules in "hostports" chain');
+    const rule = (chain: string, handle: number): HostportRule => ({ family: 'ip', chain, handle, comment: cid, expr: '[]' });
+    expect(nftCheck(c, cid, V4, [])).toBe('missing hostport rules in "hostports" chain');
     const hostports = [1, 2, 3, 4, 5, 6].map((h) => rule('hostports', h));
-    expect(nftCheck(c, cid, V4, { chains: [], rules: hostports })).toBe('missing hostport rules in "masquerading" chain');
-    expect(nftCheck(c, cid, V4, { chains: [], rules: [...hostports, rule('masquerading', 7), rule('masquerading', 8)] })).toBeUndefined();
-    expect(nftCheck(conf({ backend: 'nftables', snat: false }), cid, V4, { chains: [], rules: hostports })).toBeUndefined();
+    expect(nftCheck(c, cid, V4, hostports)).toBe('missing hostport rules in "masquerading" chain');
+    expect(nftCheck(c, cid, V4, [...hostports, rule('masquerading', 7), rule('masquerading', 8)])).toBeUndefined();
+    expect(nftCheck(conf({ backend: 'nftables', snat: false }), cid, V4, hostports)).toBeUndefined();
   });
 });
