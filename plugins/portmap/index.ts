@@ -56,7 +56,7 @@ async function add(args: CmdArgs): Promise<Result> {
   return result;
 }
 
-/** The container addresses (without prefix) a record names, or undefined without a record. */
+/** The container addresses a record names, or undefined without a record. */
 function addressesOf(record: PortmapRecord | undefined): IPNet[] | undefined {
   return record?.containerIPs.flatMap((c) => {
     const net = parseCIDR(c);
@@ -104,25 +104,24 @@ async function gc(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdinData);
   const valid = args.validAttachments ?? [];
   const errors: string[] = [];
-  const done = new Set<string>();
   for (const { key, record } of portmapStore(args.env).list(conf.name)) {
     if (isValidAttachment(key, valid)) continue;
     try {
       await teardown(args.env, key, record.backend, record.mappings, record);
-      if (record.backend === 'iptables') done.add(key.containerID);
     } catch (e) {
       errors.push(`${key.containerID}/${key.ifName}: ${describe(e)}`);
     }
   }
+  // Chains without a record (the reference's ADDs): read after the teardowns above, so only those remain.
   const validIDs = new Set(valid.map((a) => a.containerID));
   const stale = new Set<string>();
   for (const family of [4, 6] as const) {
     try {
       const table = await readIptablesTable(family, 'nat');
-      for (const id of containersWithChains(table, conf.name)) if (!validIDs.has(id) && !done.has(id)) stale.add(id);
+      for (const id of containersWithChains(table, conf.name)) if (!validIDs.has(id)) stale.add(id);
     } catch (e) {
-      // No iptables (or no IPv6 netfilter) here: then it holds nothing to collect.
-      if (!(e instanceof ToolMissingError) && family === 4) errors.push(describe(e));
+      // An iptables that cannot be read (not installed, no IPv6 netfilter) holds nothing we could remove.
+      if (!(e instanceof ToolMissingError)) process.stderr.write(`portmap GC: IPv${family} nat table not read: ${describe(e)}\n`);
     }
   }
   for (const id of stale) {
