@@ -102,6 +102,35 @@ describe('portmap lifecycle', () => {
     expect(withoutTools(node, ['/usr/sbin/nft', '/usr/sbin/xtables-nft-multi'], undefined, 'STATUS', conf()).json).toMatchObject({ code: 50 });
   });
 
+  it('CHECK on a node whose ip6tables cannot be used checks IPv4 only (1.1.1 fails there)', () => {
+    const conf = node.portmapConf(a.result, MAPPINGS, { backend: 'iptables' });
+    expect(node.portmap('ADD', a, conf).status).toBe(0);
+    // A private copy of /etc/alternatives without the ip6tables links, mounted over the real one.
+    const alt = fs.mkdtempSync('/tmp/pm-alt-');
+    try {
+      for (const name of fs.readdirSync('/etc/alternatives')) {
+        const from = path.join('/etc/alternatives', name);
+        if (!name.startsWith('ip6tables') && fs.lstatSync(from).isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(from), path.join(alt, name));
+      }
+      const env = { PATH: process.env.PATH, ALT: alt, ...cniEnv('CHECK', a.ns, a.id, 'eth0', { TSCNI_STATE_DIR: node.stateDir, CNI_PATH: DIST_BIN }) };
+      const script = 'mount --bind "$ALT" /etc/alternatives || exit 99; ip6tables-save >/dev/null 2>&1 && exit 98; exec "$@"';
+      const res = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', 'ip', 'netns', 'exec', node.ns, path.join(DIST_BIN, 'portmap')], {
+        env: env as NodeJS.ProcessEnv, input: JSON.stringify(conf), encoding: 'utf8',
+      });
+      expect(res.status, res.stdout + res.stderr).toBe(0);
+      // And it still finds a missing IPv4 rule there.
+      const broken = node.portmapConf(a.result, [...MAPPINGS, { hostPort: 8099, containerPort: 80, protocol: 'tcp' }], { backend: 'iptables' });
+      const bad = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', 'ip', 'netns', 'exec', node.ns, path.join(DIST_BIN, 'portmap')], {
+        env: env as NodeJS.ProcessEnv, input: JSON.stringify(broken), encoding: 'utf8',
+      });
+      expect(bad.status).toBe(1);
+      expect(JSON.parse(bad.stdout)).toMatchObject({ code: 101 });
+    } finally {
+      fs.rmSync(alt, { recursive: true, force: true });
+      node.portmap('DEL', a, conf);
+    }
+  });
+
   it('DEL without any record or mappings needs no tool even when none is installed', () => {
     const run = withoutTools(node, ['/usr/sbin/nft', '/usr/sbin/xtables-nft-multi'], a, 'DEL', { cniVersion: '1.1.0', name: NET, type: 'portmap' });
     expect(run.status).toBe(0);
