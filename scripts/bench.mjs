@@ -10,6 +10,7 @@ import { REF_DIR } from './bench/harness.mjs';
 import { benchLoopback } from './bench/loopback.mjs';
 import { benchBridge } from './bench/bridge.mjs';
 import { benchPtpMacvlan } from './bench/ptp-macvlan.mjs';
+import { benchPortmap } from './bench/portmap.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const distBin = path.join(root, 'dist/bin');
@@ -34,6 +35,7 @@ const sections = {
   loopback: () => benchLoopback(distBin, rounds),
   bridge: () => benchBridge(distBin, rounds),
   'ptp-macvlan': () => benchPtpMacvlan(distBin, rounds),
+  portmap: () => benchPortmap(distBin, rounds),
   ipam: script('ipam.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 2)))]),
   dhcp: script('dhcp.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 4)))]),
 };
