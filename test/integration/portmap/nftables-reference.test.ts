@@ -17,12 +17,13 @@ const MAPPINGS = [
   { hostPort: 8084, containerPort: 84, protocol: 'tcp', hostIP: '0.0.0.0' },
   { hostPort: 8085, containerPort: 85, protocol: 'tcp', hostIP: '2001:db8:a::1' },
   { hostPort: 8086, containerPort: 86, protocol: 'tcp', hostIP: '::' },
+  { hostPort: 9000, containerPort: 90, protocol: 'sctp' },
 ];
 
 // The reference's expected IPv4 dump (snat on) and IPv6 dump; chains in the order its transaction
 // creates them (portmap_nftables.go; knftables' fake dump sorts them by name), conditions left
-// out (the reference test's "a b" are placeholders nft would refuse). IPv6 with snat on adds the
-// hairpin masquerade rule the reference writes for every family.
+// out (the reference test's "a b" are placeholders nft would refuse), an sctp mapping added. IPv6
+// with snat on adds the hairpin masquerade rule the reference writes for every family.
 const REFERENCE_ADD = `
 add table ip cni_hostport { comment "CNI portmap plugin" ; }
 add chain ip cni_hostport hostports
@@ -37,6 +38,7 @@ add rule ip cni_hostport hostports udp dport 8080 dnat to 10.0.0.2:81 comment "$
 add rule ip cni_hostport hostports udp dport 8082 dnat to 10.0.0.2:82 comment "${CID}"
 add rule ip cni_hostport hostports ip daddr 192.168.0.2 tcp dport 8083 dnat to 10.0.0.2:83 comment "${CID}"
 add rule ip cni_hostport hostports tcp dport 8084 dnat to 10.0.0.2:84 comment "${CID}"
+add rule ip cni_hostport hostports sctp dport 9000 dnat to 10.0.0.2:90 comment "${CID}"
 add rule ip cni_hostport hostports_all jump hostip_hostports
 add rule ip cni_hostport hostports_all jump hostports
 add rule ip cni_hostport masquerading ip saddr 10.0.0.2 ip daddr 10.0.0.2 masquerade comment "${CID}"
@@ -56,6 +58,7 @@ add rule ip6 cni_hostport hostports udp dport 8080 dnat to [2001:db8::2]:81 comm
 add rule ip6 cni_hostport hostports udp dport 8082 dnat to [2001:db8::2]:82 comment "${CID}"
 add rule ip6 cni_hostport hostports ip6 daddr 2001:db8:a::1 tcp dport 8085 dnat to [2001:db8::2]:85 comment "${CID}"
 add rule ip6 cni_hostport hostports tcp dport 8086 dnat to [2001:db8::2]:86 comment "${CID}"
+add rule ip6 cni_hostport hostports sctp dport 9000 dnat to [2001:db8::2]:90 comment "${CID}"
 add rule ip6 cni_hostport hostports_all jump hostip_hostports
 add rule ip6 cni_hostport hostports_all jump hostports
 add rule ip6 cni_hostport masquerading ip6 saddr 2001:db8::2 ip6 daddr 2001:db8::2 masquerade comment "${CID}"
