@@ -12,9 +12,13 @@ import { BRIDGE, type Container, GW4, GW6, NET, PortmapNode } from './rig.js';
 
 const TCP_PORT = 8080;
 const UDP_PORT = 5353;
+const HOSTIP_PORT = 8082;
 const MAPPINGS = [
   { hostPort: TCP_PORT, containerPort: 80, protocol: 'tcp' },
   { hostPort: UDP_PORT, containerPort: 53, protocol: 'udp' },
+  // Only on the bridge addresses: one per family.
+  { hostPort: HOSTIP_PORT, containerPort: 80, protocol: 'tcp', hostIP: GW4 },
+  { hostPort: HOSTIP_PORT, containerPort: 80, protocol: 'tcp', hostIP: GW6 },
 ];
 
 const recordFiles = (node: PortmapNode): string[] => {
@@ -60,6 +64,13 @@ describe.each(['iptables', 'nftables'] as const)('portmap traffic (%s)', (backen
     expect(node.request(node.ns, 'tcp', GW6, TCP_PORT, 5)).toBe('tcp-A');
   });
 
+  it('a mapping with hostIP answers on that address only', () => {
+    expect(node.request(node.ns, 'tcp', GW4, HOSTIP_PORT)).toBe('tcp-A');
+    expect(node.request(node.ns, 'tcp', GW6, HOSTIP_PORT)).toBe('tcp-A');
+    expect(node.request(node.ns, 'tcp', '127.0.0.1', HOSTIP_PORT, 1)).toBe('');
+    expect(node.request(node.ns, 'tcp', '::1', HOSTIP_PORT, 1)).toBe('');
+  });
+
   it('forwards from another container via the node address, and hairpin from the container itself', () => {
     expect(node.request(b.ns, 'tcp', GW4, TCP_PORT)).toBe('tcp-A');
     expect(node.request(a.ns, 'tcp', GW4, TCP_PORT)).toBe('tcp-A');
@@ -87,10 +98,10 @@ describe.each(['iptables', 'nftables'] as const)('portmap traffic (%s)', (backen
     expect(node.portmap('ADD', a, confA).status).toBe(0);
     expect(node.portmap('CHECK', a, confA).status).toBe(0);
     if (backend === 'iptables') {
-      expect(node.natRules(4).filter((l) => l.startsWith('-A CNI-HOSTPORT-DNAT'))).toHaveLength(2);
+      expect(node.natRules(4).filter((l) => l.startsWith('-A CNI-HOSTPORT-DNAT'))).toHaveLength(2); // tcp and udp
     } else {
       const rules = node.nftRuleset().filter((i) => (i as { rule?: { comment?: string } }).rule?.comment === a.id);
-      expect(rules).toHaveLength(2 + 2 + 1 + 2); // v4 dnat x2 + v4 masq x2, v6 dnat x2 + v6 masq x1
+      expect(rules).toHaveLength(3 + 2 + 3 + 1); // v4: dnat x3, masq x2; v6: dnat x3, masq x1
     }
     expect(node.request(node.ns, 'tcp', GW4, TCP_PORT)).toBe('tcp-A');
   });
