@@ -91,7 +91,7 @@ export function dnatChainRules(conf: PortmapConf, container: IPNet): string[][] 
     if (m.hostIP !== '') {
       const host = parseIP(m.hostIP)!;
       if (host.family !== family) continue; // a hostIP of the other family is for the other table
-      if (host.value !== 0n) dst = ['-d', m.hostIP]; // 0.0.0.0 and :: mean "any local address"
+      if (host.value !== 0n) dst = ['-d', formatIP(host)]; // 0.0.0.0 and :: mean "any local address"
     }
     const base = ['-p', m.protocol, '--dport', String(m.hostPort), ...dst];
     if (conf.snat) {

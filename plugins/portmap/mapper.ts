@@ -7,7 +7,7 @@ import type { SavedTable } from '../../shared/firewall/iptables-save.js';
 import type { Family, IPNet } from '../../shared/ip/index.js';
 import type { Backend, PortmapConf } from './config.js';
 import { iptablesCheck, iptablesPlan, iptablesSetup, iptablesTeardown, readIptablesTable } from './iptables.js';
-import { nftCheck, nftListTable, nftSetup, nftTeardown } from './nftables.js';
+import { type HostportRule, nftCheck, nftListTable, nftSetup, nftTeardown } from './nftables.js';
 
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -79,15 +79,15 @@ export async function unforwardPorts(backend: Backend, network: string, containe
 export async function checkPorts(backend: Backend, conf: PortmapConf, containerID: string, container: IPNet): Promise<void> {
   const family = container.ip.family;
   if (backend === 'nftables') {
-    let listing;
+    let rules: HostportRule[];
     try {
-      listing = await nftListTable(family);
+      rules = await nftListTable(family);
     } catch (e) {
       if (e instanceof ToolMissingError) throw firewallError('nft is not usable', e);
       if (family === 6) return;
       throw firewallError('could not list nftables rules', e);
     }
-    const missing = nftCheck(conf, containerID, container, listing);
+    const missing = nftCheck(conf, containerID, container, rules);
     if (missing) throw checkFailed(missing);
     return;
   }

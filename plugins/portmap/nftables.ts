@@ -39,7 +39,8 @@ function mappingRule(m: PortMapping, container: IPNet): string | undefined {
   if (m.hostIP !== '') {
     const host = parseIP(m.hostIP)!;
     if (host.family !== family) return undefined;
-    if (host.value !== 0n) match = `${nftFamily(family)} daddr ${m.hostIP} `;
+    // Printed by us (Go's form), not as written: an IPv4-mapped IPv6 spelling is an IPv4 address.
+    if (host.value !== 0n) match = `${nftFamily(family)} daddr ${formatIP(host)} `;
   }
   return `${match}${m.protocol} dport ${m.hostPort} dnat to ${ipPort(container, m.containerPort)}`;
 }

@@ -115,6 +115,15 @@ describe('iptables chains and rules (reference portmap_iptables_test.go)', () =>
     expect(masqEntryRule()).toEqual(['-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', 'CNI-HOSTPORT-MASQ']);
   });
 
+  it('prints a hostIP in Go form (an IPv4-mapped spelling is an IPv4 address)', () => {
+    const c = conf({ snat: false }, [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '::ffff:192.168.0.9' }]);
+    expect(dnatChainRules(c, V4)).toEqual([['-p', 'tcp', '--dport', '8080', '-d', '192.168.0.9', '-j', 'DNAT', '--to-destination', '10.0.0.2:80']]);
+    expect(dnatChainRules(c, V6)).toEqual([]);
+    expect(nftSetupCommands({ ...c, backend: 'nftables' }, 'x', V4, []).filter((l) => l.includes(' hostports '))).toEqual([
+      'add rule ip cni_hostport hostports ip daddr 192.168.0.9 tcp dport 8080 dnat to 10.0.0.2:80 comment "x"',
+    ]);
+  });
+
   it('splits multiport lists at 15 ports and trims long comments to 255 bytes', () => {
     const many = Array.from({ length: 17 }, (_, i) => ({ hostPort: 9000 + i, containerPort: 80, protocol: 'tcp' as const, hostIP: '' }));
     expect(multiportGroups(many).map((g) => g.ports.split(',').length)).toEqual([15, 2]);
