@@ -131,6 +131,14 @@ describe('portmap lifecycle', () => {
     }
   });
 
+  it('DEL of an nftables attachment succeeds on a node without nft (nothing it could remove)', () => {
+    const conf = node.portmapConf(a.result, MAPPINGS, { backend: 'nftables' });
+    expect(node.portmap('ADD', a, conf).status).toBe(0);
+    const run = withoutTools(node, ['/usr/sbin/nft'], a, 'DEL', conf);
+    expect(run.status, JSON.stringify(run.json)).toBe(0);
+    expect(node.portmap('DEL', a, conf).status).toBe(0);
+  });
+
   it('DEL without any record or mappings needs no tool even when none is installed', () => {
     const run = withoutTools(node, ['/usr/sbin/nft', '/usr/sbin/xtables-nft-multi'], a, 'DEL', { cniVersion: '1.1.0', name: NET, type: 'portmap' });
     expect(run.status).toBe(0);
