@@ -57,9 +57,15 @@ describe('portmap lifecycle', () => {
       expect(del.status).toBe(0);
       expect(del.execs).toHaveLength(1);
     }
-    // With mappings the tools do run (the trace is not blind).
-    const withMappings = execves(node, a, 'DEL', node.portmapConf(a.result, MAPPINGS));
-    expect(withMappings.execs.length).toBeGreaterThan(1);
+    // With mappings the firewall tools do run (the trace is not blind), and UDP conntrack cleanup is
+    // in-process: one iptables-save and at most one iptables-restore per family, no conntrack program.
+    const udp = node.portmapConf(a.result, [{ hostPort: 5300, containerPort: 53, protocol: 'udp' }], { backend: 'iptables' });
+    for (const command of ['ADD', 'DEL']) {
+      const run = execves(node, a, command, udp);
+      expect(run.status, run.stdout).toBe(0);
+      const tools = run.execs.slice(1).map((l) => /execve\("([^"]+)"/.exec(l)?.[1]?.split('/').pop());
+      expect(tools.sort(), command).toEqual(['ip6tables-restore', 'ip6tables-save', 'iptables-restore', 'iptables-save']);
+    }
   });
 
   it('requires prevResult on ADD and CHECK, with the reference messages', () => {
