@@ -33,7 +33,13 @@ beforeAll(() => {
   const missing = [...podmanMissing(), ...missingTools()];
   if (missing.length > 0) throw new Error(`podman default-network test needs: ${missing.join(', ')} (scripts/setup.sh)`);
   envDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rt-pm-env-'));
-  rig = makeRig([NET], { pluginDir: PLUGIN_DIR, nodePrefix: 'rt-pm-node', env: isolatedEnv(envDir) });
+  // No TSCNI_STATE_DIR here: when a container stops, conmon's `podman container cleanup` runs the
+  // DEL without the environment podman was started with, so the plugins must keep their records
+  // where they keep them on a real node (/var/lib/cni/tscni/<plugin>/<this test's network>/, which
+  // the leftovers oracle reads and afterAll removes). The firewall's record names its backend, so
+  // that DEL does not probe D-Bus either.
+  const { TSCNI_STATE_DIR: _unused, ...env } = isolatedEnv(envDir);
+  rig = makeRig([NET], { pluginDir: PLUGIN_DIR, nodePrefix: 'rt-pm-node', env });
 }, 120_000);
 
 afterAll(() => {
