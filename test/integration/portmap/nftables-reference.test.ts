@@ -6,19 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNetns, execInNetns, netnsPath, removeNetns } from '../../helpers/netns.js';
 import { removeDir, runIn, tempDir } from '../../helpers/node-rig.js';
+import { REFERENCE_MAPPINGS } from '../../unit/portmap/fixtures.js';
 
 const CID = 'icee6giejonei6so';
-const MAPPINGS = [
-  { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
-  { hostPort: 8081, containerPort: 80, protocol: 'tcp' },
-  { hostPort: 8080, containerPort: 81, protocol: 'udp' },
-  { hostPort: 8082, containerPort: 82, protocol: 'udp' },
-  { hostPort: 8083, containerPort: 83, protocol: 'tcp', hostIP: '192.168.0.2' },
-  { hostPort: 8084, containerPort: 84, protocol: 'tcp', hostIP: '0.0.0.0' },
-  { hostPort: 8085, containerPort: 85, protocol: 'tcp', hostIP: '2001:db8:a::1' },
-  { hostPort: 8086, containerPort: 86, protocol: 'tcp', hostIP: '::' },
-  { hostPort: 9000, containerPort: 90, protocol: 'sctp' },
-];
+const MAPPINGS = [...REFERENCE_MAPPINGS, { hostPort: 9000, containerPort: 90, protocol: 'sctp' }];
 
 // The reference's expected IPv4 dump (snat on) and IPv6 dump; chains in the order its transaction
 // creates them (portmap_nftables.go; knftables' fake dump sorts them by name), conditions left

@@ -1,21 +1,13 @@
 // bandwidth config decoding and checks (reference messages, code 7 naming key and value), names, alias, subnet keys.
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../../shared/cni/errors.js';
+import { cniErrorOf } from '../../helpers/cni-error.js';
 import { parseCIDR } from '../../../shared/ip/index.js';
 import { loadConf, withSubnets } from '../../../plugins/bandwidth/config.js';
 import { formatIfbAlias, ifbName, parseIfbAlias } from '../../../plugins/bandwidth/ifb.js';
 import { subnetKeys } from '../../../plugins/bandwidth/shaping.js';
 
 const load = (c: Record<string, unknown>) => loadConf({ stdinData: Buffer.from(JSON.stringify({ cniVersion: '1.0.0', name: 'net', type: 'bandwidth', ...c })) });
-function err(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+const err = cniErrorOf;
 
 describe('bandwidth config', () => {
   it('rate without burst, burst without rate, burst over 4GB: reference messages, code 7, key and value in details', () => {

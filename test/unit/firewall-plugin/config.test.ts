@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../plugins/firewall/config.js';
-import { CniError } from '../../../shared/cni/errors.js';
+import type { CniError } from '../../../shared/cni/errors.js';
+import { cniErrorOf } from '../../helpers/cni-error.js';
 
 const conf = (extra: Record<string, unknown>): Buffer =>
   Buffer.from(JSON.stringify({ cniVersion: '1.0.0', name: 'net1', type: 'firewall', ...extra }));
 
-function failure(extra: Record<string, unknown>): CniError {
-  try {
-    loadConfig(conf(extra));
-  } catch (e) {
-    return e as CniError;
-  }
-  throw new Error('expected an error');
-}
+const failure = (extra: Record<string, unknown>): CniError => cniErrorOf(() => loadConfig(conf(extra)));
 
 describe('firewall config', () => {
   it('has the reference defaults', () => {

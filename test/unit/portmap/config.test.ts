@@ -1,7 +1,7 @@
 // portmap config decoding: the reference's defaults and validation messages (code 7 naming the key
 // and value), backend conflicts, and the choice of container addresses from prevResult.
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../../shared/cni/errors.js';
+import { cniErrorOf } from '../../helpers/cni-error.js';
 import type { Result } from '../../../shared/cni/types.js';
 import { formatCIDR } from '../../../shared/ip/index.js';
 import { backendOfConditions, checkBackendOptions, containerIPs, loadConf, requireChained } from '../../../plugins/portmap/config.js';
@@ -9,15 +9,7 @@ import { backendOfConditions, checkBackendOptions, containerIPs, loadConf, requi
 const base = { cniVersion: '1.0.0', name: 'test', type: 'portmap' };
 const load = (extra: Record<string, unknown>) => loadConf(JSON.stringify({ ...base, ...extra }));
 const mappings = (...pm: unknown[]) => ({ runtimeConfig: { portMappings: pm } });
-function errorOf(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+const errorOf = cniErrorOf;
 
 describe('loadConf', () => {
   it('applies the reference defaults', () => {

@@ -9,18 +9,10 @@ import {
   iptablesSetupLines, iptablesTeardownLines, markDef, masqEntryRule, masqRule, multiportGroups, oldSnatChainName, ruleFields, setMarkRule,
 } from '../../../plugins/portmap/iptables.js';
 import { type HostportRule, nftCheck, nftDeleteContainerRules, nftSetupCommands, parseHostportRules } from '../../../plugins/portmap/nftables.js';
+import { REFERENCE_MAPPINGS } from './fixtures.js';
 
 const CID = 'icee6giejonei6sohng6ahngee7laquohquee9shiGo7fohferakah3Feiyoolu2pei7ciPhoh7shaoX6vai3vuf0ahfaeng8yohb9ceu0daez5hashee8ooYai5wa3y';
-const EIGHT = [
-  { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
-  { hostPort: 8081, containerPort: 80, protocol: 'tcp' },
-  { hostPort: 8080, containerPort: 81, protocol: 'udp' },
-  { hostPort: 8082, containerPort: 82, protocol: 'udp' },
-  { hostPort: 8083, containerPort: 83, protocol: 'tcp', hostIP: '192.168.0.2' },
-  { hostPort: 8084, containerPort: 84, protocol: 'tcp', hostIP: '0.0.0.0' },
-  { hostPort: 8085, containerPort: 85, protocol: 'tcp', hostIP: '2001:db8:a::1' },
-  { hostPort: 8086, containerPort: 86, protocol: 'tcp', hostIP: '::' },
-];
+const EIGHT: unknown[] = [...REFERENCE_MAPPINGS];
 const conf = (extra: Record<string, unknown>, portMappings: unknown[] = EIGHT): PortmapConf =>
   loadConf(JSON.stringify({ cniVersion: '1.0.0', name: 'test', type: 'portmap', runtimeConfig: { portMappings }, ...extra }));
 const net = (s: string): IPNet => parseCIDR(s)!;
