@@ -365,7 +365,7 @@ export interface LifecycleSpec {
   /** A config (prevResult included) whose ADD fails, with its code and mentions. */
   failingAdd: { stdin: (conf: Json, a: Attachment) => Json; code: number; mentions: readonly (string | RegExp)[] };
   /** A second ADD of the same (cid, ifname): 'ok' or the code it fails with. */
-  addTwice: 'ok' | number;
+  addTwice: 'ok' | number | 'any';
   /** What a CHECK after DEL must fail with (101 unless the plugin documents another). */
   checkAfterDel: number | 'ok';
   /**
