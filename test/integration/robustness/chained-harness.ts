@@ -363,11 +363,11 @@ export const typeRow = (key: string, value: unknown, shown: string, command = 'A
 
 export interface LifecycleSpec {
   /** ADD of the valid config: 'ok', or the code it must fail with on this kernel (vrf without VRF support). */
-  add: 'ok' | number;
+  add: 'ok' | number | 'any';
   /** The mention an expected ADD failure must carry. */
   addMentions?: readonly (string | RegExp)[];
   /** A config (prevResult included) whose ADD fails, with its code and mentions. */
-  failingAdd: { stdin: (conf: Json, a: Attachment) => Json; code: number; mentions: readonly (string | RegExp)[] };
+  failingAdd: { stdin: (conf: Json, a: Attachment) => Json; code: number | 'any'; mentions: readonly (string | RegExp)[] };
   /** A second ADD of the same (cid, ifname): 'ok' or the code it fails with. */
   addTwice: 'ok' | number | 'any';
   /** What a CHECK after DEL must fail with (101 unless the plugin documents another). */
