@@ -2,7 +2,8 @@
 // `npm run bench`: tscni against the Go reference plugins (Debian's containernetworking-plugins in
 // /usr/lib/cni), measured side by side in one run. Run as root after `npm run build`.
 //   npm run bench [-- --rounds N] [-- --only loopback,ipam]
-//   groups: loopback, bridge, ptp-macvlan, meta (bridge + portmap / firewall chains), ipam, dhcp
+//   groups: loopback, bridge, ptp-macvlan, meta (bridge + portmap / firewall chains), firewall (firewall
+//   alone, per backend), ipam, dhcp
 //   TSCNI_BIN_DIR=<dir> measures another directory as "ours" (default dist/bin).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { benchLoopback } from './bench/loopback.mjs';
 import { benchBridge } from './bench/bridge.mjs';
 import { benchPtpMacvlan } from './bench/ptp-macvlan.mjs';
 import { benchMeta } from './bench/meta.mjs';
+import { benchFirewall } from './bench/firewall.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const distBin = process.env.TSCNI_BIN_DIR ?? path.join(root, 'dist/bin');
@@ -38,6 +40,7 @@ const sections = {
   bridge: () => benchBridge(distBin, rounds),
   'ptp-macvlan': () => benchPtpMacvlan(distBin, rounds),
   meta: () => benchMeta(distBin, rounds),
+  firewall: () => benchFirewall(distBin, rounds),
   ipam: script('ipam.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 2)))]),
   dhcp: script('dhcp.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 4)))]),
 };

@@ -10,6 +10,7 @@ import { DaemonError, LeaseManager, type Logger } from './leases.js';
 import { encodePacket } from './packet.js';
 import type { Reply, Request } from './protocol.js';
 import { LeaseStore } from './store.js';
+import { makeDirectories } from '../../shared/sys/dirs.js';
 
 const MAX_REQUEST = 1 << 20;
 
@@ -52,7 +53,7 @@ async function listen(server: net.Server, socketPath: string): Promise<{ activat
       return { activated: true };
     }
   }
-  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  makeDirectories(path.dirname(socketPath), 0o700);
   let st: fs.Stats | undefined;
   try {
     st = fs.lstatSync(socketPath);

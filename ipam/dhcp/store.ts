@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirectories } from '../../shared/sys/dirs.js';
 
 export interface LeaseRecord {
   v: 1;
@@ -37,7 +38,7 @@ export class LeaseStore {
   constructor(readonly dir: string) {}
 
   init(): void {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirectories(this.dir, 0o700);
   }
 
   fileOf(clientID: string): string {

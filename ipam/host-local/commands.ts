@@ -12,6 +12,7 @@ import { parseResolvConf } from './dns.js';
 import { checkAttachment } from './names.js';
 import { INDEX_ROOT } from './owner-index.js';
 import { type RangeSet, rangeContains, rangeSetContains, rangeSetFamily, rangeToString } from './range.js';
+import { makeDirectories } from '../../shared/sys/dirs.js';
 
 /** CNI codes for allocation failures (the reference returns them all as 999, "internal"). */
 function allocationCode(kind: AllocationError['kind']): number {
@@ -122,7 +123,7 @@ export function cmdStatus(conf: HostLocalConfig): void {
     leases = withStore(conf, (store) => {
       fs.accessSync(store.netDir, fs.constants.W_OK);
       const probeDir = path.join(root, INDEX_ROOT, conf.name);
-      fs.mkdirSync(probeDir, { recursive: true, mode: 0o700 });
+      makeDirectories(probeDir, 0o700);
       const probe = path.join(probeDir, `status-probe.${process.pid}`);
       fs.writeFileSync(probe, 'x');
       fs.rmSync(probe, { force: true });

@@ -24,6 +24,7 @@ import {
   scanLeases,
 } from './owner-index.js';
 import type { Store } from './store.js';
+import { makeDirectories } from '../../shared/sys/dirs.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 const LEASE_MODE = 0o600;
@@ -54,7 +55,7 @@ export class DiskStore implements Store {
       throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network name "${network}"`);
     }
     try {
-      fs.mkdirSync(netDir, { recursive: true, mode: DIR_MODE });
+      makeDirectories(netDir, DIR_MODE);
     } catch (e) {
       throw ioError(`cannot create lease directory ${netDir}`, e);
     }

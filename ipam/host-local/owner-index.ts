@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseIP } from '../../shared/ip/index.js';
 import { isValidContainerID, isValidIfName } from './names.js';
+import { makeDirectories } from '../../shared/sys/dirs.js';
 
 export const LINE_BREAK = '\r\n';
 export const LAST_IP_PREFIX = 'last_reserved_ip.';
@@ -161,7 +162,7 @@ export class OwnerIndex {
    * holding the network lock, after the last change to the lease directory.
    */
   commit(): void {
-    fs.mkdirSync(this.indexDir, { recursive: true, mode: 0o700 });
+    makeDirectories(this.indexDir, 0o700);
     const statePath = path.join(this.indexDir, STATE_FILE);
     const live = path.join(this.indexDir, OWNERS_DIR);
     if (this.complete) {
@@ -180,7 +181,7 @@ export class OwnerIndex {
       fs.renameSync(fresh, live);
       fs.rmSync(old, { recursive: true, force: true });
     } else if (this.dirtyShards.size > 0) {
-      fs.mkdirSync(live, { recursive: true, mode: 0o700 });
+      makeDirectories(live, 0o700);
       const contents = this.shardContents(this.dirtyShards);
       for (const shard of this.dirtyShards) {
         const content = contents.get(shard);

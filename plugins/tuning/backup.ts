@@ -9,6 +9,7 @@ import path from 'node:path';
 import { foldGet, isJsonObject } from '../../shared/cni/fold.js';
 import { IFF_ALLMULTI, IFF_PROMISC, type Link, type Netlink } from '../../shared/netlink/index.js';
 import type { TuningConf } from './config.js';
+import { makeDirectories } from '../../shared/sys/dirs.js';
 
 export interface LinkOriginals {
   mac?: string;
@@ -106,7 +107,7 @@ export function decodeBackup(text: string): LinkOriginals | undefined {
 
 /** Writes the backup atomically (mode 0600); creates dataDir (0700) when missing. */
 export function writeBackup(file: string, o: LinkOriginals): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirectories(path.dirname(file), 0o700);
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {

@@ -71,7 +71,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
   },
   // meta plugins
   portmap: pending('portmap', 'CNI portmap plugin', 'portmap'),
-  firewall: pending('firewall', 'CNI firewall plugin', 'firewall'),
+  firewall: {
+    description: 'CNI firewall plugin',
+    load: async () => (await import('../../plugins/firewall/index.js')).plugin,
+  },
   tuning: {
     description: 'CNI tuning plugin',
     load: async () => (await import('../../plugins/tuning/index.js')).plugin,

@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Attachment } from '../cni/types.js';
+import { makeDirectories } from '../sys/dirs.js';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/cni/tscni';
 
@@ -66,7 +67,7 @@ export class AttachmentStore<T> {
   /** Writes (or replaces) the record of one attachment, atomically. */
   put(key: AttachmentKey, record: T): void {
     const file = this.fileOf(key);
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDirectories(path.dirname(file), 0o700);
     const tmp = `${file}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
