@@ -15,6 +15,7 @@ import { benchBridge } from './bench/bridge.mjs';
 import { benchPtpMacvlan } from './bench/ptp-macvlan.mjs';
 import { benchMeta } from './bench/meta.mjs';
 import { benchFirewall } from './bench/firewall.mjs';
+import { benchPortmap } from './bench/portmap.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const distBin = process.env.TSCNI_BIN_DIR ?? path.join(root, 'dist/bin');
@@ -41,6 +42,7 @@ const sections = {
   'ptp-macvlan': () => benchPtpMacvlan(distBin, rounds),
   meta: () => benchMeta(distBin, rounds),
   firewall: () => benchFirewall(distBin, rounds),
+  portmap: () => benchPortmap(distBin, rounds),
   ipam: script('ipam.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 2)))]),
   dhcp: script('dhcp.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 4)))]),
 };

@@ -2,21 +2,12 @@
 // (dynamic import) so one invocation evaluates only the plugin it runs: start-up is the floor of
 // every CNI call, and the multi-call bundle carries all plugins.
 import type { Plugin } from '../cni/plugin.js';
-import { notImplementedPlugin } from './not-implemented.js';
 
 export interface PluginEntry {
   /** One line for the about text, as the reference words it. */
   description: string;
-  /** The issue that brings the plugin, while it is not implemented yet. */
-  pendingIssue?: string;
   load(): Promise<Plugin>;
 }
-
-const pending = (name: string, description: string, pendingIssue: string): PluginEntry => ({
-  description,
-  pendingIssue,
-  load: async () => notImplementedPlugin(name, description, pendingIssue),
-});
 
 export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
   // main plugins
@@ -70,7 +61,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     load: async () => (await import('../../ipam/static/index.js')).plugin,
   },
   // meta plugins
-  portmap: pending('portmap', 'CNI portmap plugin', 'portmap'),
+  portmap: {
+    description: 'CNI portmap plugin',
+    load: async () => (await import('../../plugins/portmap/index.js')).plugin,
+  },
   firewall: {
     description: 'CNI firewall plugin',
     load: async () => (await import('../../plugins/firewall/index.js')).plugin,

@@ -39,10 +39,13 @@ export class NetlinkSocket {
     this.seq = (Date.now() & 0xffff) << 8;
   }
 
-  /** Opens a socket in the calling thread's current network namespace. */
-  static open(): NetlinkSocket {
+  /**
+   * Opens a socket in the calling thread's current network namespace. `protocol` defaults to
+   * NETLINK_ROUTE; NETLINK_NETFILTER (12) speaks the same framing (conntrack, shared/netfilter).
+   */
+  static open(protocol: number = NETLINK_ROUTE): NetlinkSocket {
     const c = libc();
-    const fd = check('netlink socket', c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    const fd = check('netlink socket', c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
     const one = Buffer.alloc(4);
     one.writeInt32LE(1, 0);
     // Best effort: capped ACKs keep error replies small; extended ACKs give the kernel's reason.

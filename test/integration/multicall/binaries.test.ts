@@ -63,19 +63,6 @@ describe('dist/bin', () => {
     }
   });
 
-  // Names installed ahead of their implementation must say so, never half-work.
-  for (const name of ['portmap']) {
-    it(`${name}: not implemented yet, so ADD and DEL refuse with code 7 saying so`, () => {
-      const env = { CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/none', CNI_IFNAME: 'eth0', CNI_PATH: DIST_BIN };
-      const conf = { cniVersion: '1.0.0', name: 'net', type: name, prevResult: { cniVersion: '1.0.0' } };
-      for (const command of ['ADD', 'DEL']) {
-        const r = runPlugin(name, { ...env, CNI_COMMAND: command }, conf);
-        expect(r.status).toBe(1);
-        expect(r.json).toMatchObject({ code: 7, msg: `plugin type "${name}" is not implemented in this tscni build` });
-      }
-    });
-  }
-
   it('an unknown CNI_COMMAND is code 4', () => {
     const r = runPlugin('loopback', { CNI_COMMAND: 'FROB' }, '{}');
     expect(r.status).toBe(1);
