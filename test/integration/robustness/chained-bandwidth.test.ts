@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, type Json, lifecycle, makeChainedRig, NETC, Problems,
-  removeAllChainedRigs, setPath, skelRows, stdinRows, sweepRows, typeRow,
+  removeAllChainedRigs, setPath, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -36,6 +36,7 @@ const withoutHost = (c: Json): Json => setPath(c, 'prevResult.interfaces', (c['p
 
 const ROWS: ChainedRow[] = [
   ...skelRows({ minVersion: '0.3.0' }),
+  ...outOfRangeRows('ok', ['qdiscs']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types
   typeRow('ingressRate', '1', '"1"'),

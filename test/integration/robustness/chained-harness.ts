@@ -235,8 +235,10 @@ export interface ChainedRow {
    * A spec error code; 'any' = any spec code but 999 (where the plugin's choice is documented, not
    * fixed by the reference); 'about' = CNI_COMMAND unset (the about text on stderr, exit 0, stdout empty).
    */
-  code: number | 'any' | 'about';
+  code: number | 'any' | 'about' | 'ok';
   mentions?: readonly (string | RegExp)[];
+  /** For 'ok' rows (odd input the plugin accepts): what its DEL leaves to the main plugin's DEL. */
+  ignoreAfterDel?: (keyof ChainedSnapshot)[];
 }
 
 export interface ChainedPlugin {
@@ -254,8 +256,26 @@ export const confFor = (p: ChainedPlugin, rig: ChainedRig, a: Attachment): Json 
  */
 export function sweepRows(rig: ChainedRig, a: Attachment, p: ChainedPlugin, rows: readonly ChainedRow[], problems: Problems): number {
   const before = snap(rig, a);
+  const nodeBefore = snap(rig);
   for (const row of rows) {
     const label = `${p.name}: ${row.label}`;
+    if (row.code === 'ok') {
+      // Odd input the plugin accepts (as the reference does): on a fresh attachment, the ADD works,
+      // its DEL takes it back, and after the main plugin's DEL the node is as before.
+      const b = attach(rig);
+      try {
+        const conf = confFor(p, rig, b);
+        const stdin = row.stdin ? row.stdin(conf, b) : conf;
+        const attached = snap(rig, b);
+        problems.add(label, successProblems(runC(rig, p.name, envC(b, row.command ?? 'ADD', row.env ? row.env(b) : {}), stdin)));
+        problems.add(`${label}: DEL`, successProblems(runC(rig, p.name, envC(b, 'DEL'), stdin)));
+        problems.add(`${label}: after DEL`, diff(attached, snap(rig, b), row.ignoreAfterDel ?? []));
+      } finally {
+        detach(rig, b, problems, label);
+      }
+      problems.add(`${label}: after the main plugin's DEL`, diff(nodeBefore, snap(rig)));
+      continue;
+    }
     const conf = confFor(p, rig, a);
     const stdin = row.stdin ? row.stdin(conf, a) : conf;
     const e = envC(a, row.command ?? 'ADD', row.env ? row.env(a) : {});
@@ -343,6 +363,9 @@ export function stdinRows(opts: { prevRequired: boolean; prevMentions: readonly 
     bad('prevResult gateway not an IP', 6, ['prevResult', 'gw!'], { stdin: (c, a) => setPath(c, 'prevResult.ips', [{ ...(a.prev['ips'] as Json[])[0], gateway: 'gw!' }]) }),
     bad('prevResult.routes[0].dst not a CIDR', 6, ['prevResult', 'x/y'], { stdin: (c) => setPath(c, 'prevResult.routes', [{ dst: 'x/y' }]) }),
   ];
+  // An interface index out of range (or negative) is not a decoding error in the reference's
+  // types; the plugins treat the address as naming no interface. Each file adds these rows with the
+  // outcome its plugin documents (see outOfRangeRows).
   if (opts.prevRequired) {
     rows.push(bad('ADD without prevResult', 7, opts.prevMentions, { stdin: (c) => ({ ...c, prevResult: undefined }) }));
   }
@@ -422,6 +445,8 @@ export function lifecycle(rig: ChainedRig, p: ChainedPlugin, spec: LifecycleSpec
     if (res) {
       ok('CHECK after ADD', run(a, 'CHECK', conf));
       const after1 = snap(rig, a);
+      // The oracle must see what the ADD did, or "nothing changed" below would prove nothing.
+      if (diff(attached, after1).length === 0) problems.add(`${p.name}: ADD`, ['changed nothing the oracle sees']);
       const twice = run(a, 'ADD', confFor(p, rig, a));
       if (spec.addTwice === 'ok') ok('second ADD', twice);
       else problems.add(`${p.name}: second ADD`, cniErrorProblems(twice, spec.addTwice, []));
@@ -480,4 +505,18 @@ export function lifecycle(rig: ChainedRig, p: ChainedPlugin, spec: LifecycleSpec
 export function dumpProblems(problems: Problems, name: string): void {
   const dir = process.env['RB_DUMP'];
   if (dir) writeFileSync(path.join(dir, `${name}.problems`), `${problems.lines.join('\n')}\n`);
+}
+
+/**
+ * prevResult addresses whose interface index is out of range or negative: `outcome` is 'ok' (the
+ * plugin accepts it, as the reference: the ADD works and DEL takes it back) or an error code.
+ */
+export function outOfRangeRows(outcome: 'ok' | number, ignoreAfterDel: (keyof ChainedSnapshot)[] = [], mentions: readonly (string | RegExp)[] = []): ChainedRow[] {
+  return [99, -1].map((index) => ({
+    label: `ADD with a prevResult interface index ${index}`,
+    stdin: (c: Json, a: Attachment) => setPath(c, 'prevResult.ips', (a.prev['ips'] as Json[]).map((ip) => ({ ...ip, interface: index }))),
+    code: outcome,
+    mentions,
+    ignoreAfterDel,
+  }));
 }

@@ -4,7 +4,7 @@
 // files), and the lifecycle rows (ADD twice, DEL in every kind of absence, CHECK after DEL).
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type ChainedPlugin, dumpProblems, type ChainedRow, detach, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs, setPath, skelRows,
+  attach, type ChainedPlugin, dumpProblems, type ChainedRow, detach, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs, outOfRangeRows, setPath, skelRows,
   stdinRows, sweepRows, typeRow,
 } from './chained-harness.js';
 
@@ -35,6 +35,7 @@ const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: 
 
 const ROWS: ChainedRow[] = [
   ...skelRows(),
+  ...outOfRangeRows('ok', ['ctrSysctls']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types for every key
   typeRow('mtu', '1500', '"1500"'),
