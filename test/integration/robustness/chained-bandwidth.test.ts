@@ -35,7 +35,7 @@ const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: 
 const withoutHost = (c: Json): Json => setPath(c, 'prevResult.interfaces', (c['prevResult']['interfaces'] as Json[]).filter((i) => i['sandbox']));
 
 const ROWS: ChainedRow[] = [
-  ...skelRows({ minVersion: '0.3.0' }),
+  ...skelRows({ minVersion: '0.3.0', usesNetns: true }),
   ...outOfRangeRows('ok', ['qdiscs']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types

@@ -299,7 +299,7 @@ export function sweepRows(rig: ChainedRig, a: Attachment, p: ChainedPlugin, rows
 const bad = (label: string, code: number, mentions: readonly (string | RegExp)[], rest: Partial<ChainedRow> = {}): ChainedRow => ({ label, code, mentions, ...rest });
 
 /** Missing CNI_* variables per command, bad container IDs and ifnames, versions. */
-export function skelRows(opts: { minVersion?: string } = {}): ChainedRow[] {
+export function skelRows(opts: { minVersion?: string; usesNetns?: boolean } = {}): ChainedRow[] {
   const rows: ChainedRow[] = [];
   const required: Record<string, string[]> = {
     ADD: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
@@ -316,6 +316,13 @@ export function skelRows(opts: { minVersion?: string } = {}): ChainedRow[] {
     rows.push(bad(`${command} with ifname too long`, 4, ['CNI_IFNAME', 'eth0123456789abc'], { command, env: () => ({ CNI_IFNAME: 'eth0123456789abc' }) }));
     rows.push(bad(`${command} with cniVersion 9.9.9`, 1, ['CNI version', '9.9.9'], { command, stdin: (c) => setPath(c, 'cniVersion', '9.9.9') }));
     rows.push(bad(`${command} with cniVersion not a string`, 6, ['cniVersion', 'number'], { command, stdin: (c) => setPath(c, 'cniVersion', 1) }));
+  }
+  if (opts.usesNetns) {
+    // Plugins that work inside the container: a CNI_NETNS that is no netns is code 8 naming the path.
+    for (const command of ['ADD', 'CHECK']) {
+      rows.push(bad(`${command} with a netns path that is a file`, 8, ['/etc/hostname'], { command, env: () => ({ CNI_NETNS: '/etc/hostname' }) }));
+      rows.push(bad(`${command} with a missing netns path`, 8, ['/run/netns/rbc-gone'], { command, env: () => ({ CNI_NETNS: '/run/netns/rbc-gone' }) }));
+    }
   }
   rows.push(bad('GC without CNI_PATH', 4, ['CNI_PATH'], { command: 'GC', env: () => ({ CNI_PATH: undefined }), stdin: (c) => ({ ...c, cniVersion: '1.1.0', prevResult: undefined }) }));
   rows.push(bad('unknown CNI_COMMAND', 4, ['CNI_COMMAND', 'ADDD'], { command: 'ADDD' }));

@@ -21,7 +21,7 @@ const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: 
 });
 
 const ROWS: ChainedRow[] = [
-  ...skelRows(),
+  ...skelRows({ usesNetns: true }),
   ...outOfRangeRows('ok', ['ctrRouting']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'], checkWithoutPrevOk: true }),
   // wrong JSON types

@@ -34,7 +34,7 @@ const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: 
 });
 
 const ROWS: ChainedRow[] = [
-  ...skelRows(),
+  ...skelRows({ usesNetns: true }),
   ...outOfRangeRows('ok', ['ctrSysctls']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types for every key
@@ -65,6 +65,9 @@ const ROWS: ChainedRow[] = [
   bad('sysctl escaping net with ..', 7, ['sysctl', 'net/../kernel/hostname'], (c) => ({ ...c, sysctl: { 'net/../kernel/hostname': 'x' } })),
   bad('sysctl that does not exist', 7, ['sysctl', 'net.ipv4.rbc_nope'], (c) => ({ ...c, sysctl: { 'net.ipv4.rbc_nope': '1' } })),
   bad('sysctl duplicated', 7, ['duplicated'], () => `{"cniVersion":"1.0.0","name":"${NETC}","type":"tuning","prevResult":{"cniVersion":"1.0.0"},"sysctl":{"net.core.somaxconn":"5","net.core.somaxconn":"6"}}`),
+  // the backup cannot be written after the sysctls were written: code 5, the sysctls put back
+  bad('dataDir under /proc', 5, ['/proc/rbc-nope'], (c) => setPath(c, 'dataDir', '/proc/rbc-nope')),
+  bad('dataDir below a file', 5, ['/etc/hostname/rbc'], (c) => setPath(c, 'dataDir', '/etc/hostname/rbc')),
   // the kernel refuses a value after the sysctls were written: they are put back
   bad('mtu 70000 (kernel refuses)', 100, ['70000'], (c) => setPath(c, 'mtu', 70000)),
   bad('sysctl value the kernel refuses', 100, ['arp_filter'], (c) => ({ ...c, sysctl: { 'net.ipv4.conf.IFNAME.arp_filter': 'x' } })),

@@ -36,7 +36,7 @@ const bad = (label: string, code: number | 'any', mentions: (string | RegExp)[],
 });
 
 const ROWS: ChainedRow[] = [
-  ...skelRows({ minVersion: '0.3.1' }),
+  ...skelRows({ minVersion: '0.3.1', usesNetns: true }),
   ...outOfRangeRows(HAVE_VRF ? 'ok' : 100, [], HAVE_VRF ? [] : ['rbcvrf0']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types
