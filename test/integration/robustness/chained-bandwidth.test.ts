@@ -2,9 +2,11 @@
 // then hostile CNI_* variables, versions, stdin, prevResult and config values (each one spec error
 // object with the right code naming the field and value; nothing changed: qdiscs, ifbs, links),
 // and the lifecycle rows (ADD twice, DEL in every kind of absence, CHECK after DEL).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, type Json, lifecycle, makeChainedRig, NETC, Problems,
+  attach, type ChainedPlugin, type ChainedRig, cniErrorProblems, confFor, diff, envC, runC, snap, successProblems, type ChainedRow, detach, dumpProblems, type Json, lifecycle, makeChainedRig, NETC, Problems,
   removeAllChainedRigs, setPath, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
 } from './chained-harness.js';
 
@@ -78,6 +80,28 @@ const ROWS: ChainedRow[] = [
 const fixEnv = (rows: ChainedRow[]): ChainedRow[] =>
   rows.map((r) => (r.label === 'CHECK CHECK on an interface that is not a veth' ? { ...r, env: () => ({ CNI_IFNAME: 'lo' }) } : r));
 
+/**
+ * The ifb's name (bwp + sha512(network + containerID), 15 characters) already belongs to another
+ * host link: ADD fails (not 999) and takes back its ingress shaping; the DEL a runtime then sends
+ * succeeds and leaves the other link alone.
+ */
+function ifbNameTaken(rig: ChainedRig, problems: Problems): void {
+  const a = attach(rig);
+  const name = `bwp${createHash('sha512').update(NETC + a.cid).digest('hex').slice(0, 12)}`;
+  try {
+    spawnSync('ip', ['-n', rig.node, 'link', 'add', name, 'type', 'veth', 'peer', 'name', 'rbcpeer0']);
+    const before = snap(rig, a);
+    const conf = confFor(bandwidth, rig, a);
+    problems.add('bandwidth: ADD with the ifb name taken', cniErrorProblems(runC(rig, 'bandwidth', envC(a, 'ADD'), conf), 'any', [name]));
+    problems.add('bandwidth: ADD with the ifb name taken', diff(before, snap(rig, a)));
+    problems.add('bandwidth: DEL after it', successProblems(runC(rig, 'bandwidth', envC(a, 'DEL'), conf)));
+    problems.add('bandwidth: DEL after it', diff(before, snap(rig, a)));
+  } finally {
+    spawnSync('ip', ['-n', rig.node, 'link', 'del', name]);
+    detach(rig, a, problems, 'bandwidth: ifb name taken');
+  }
+}
+
 describe('robustness: chained bandwidth', () => {
   it('hostile input and lifecycle on a real attachment', () => {
     const problems = new Problems();
@@ -85,6 +109,7 @@ describe('robustness: chained bandwidth', () => {
     const a = attach(rig);
     const n = sweepRows(rig, a, bandwidth, fixEnv(ROWS), problems);
     detach(rig, a, problems, 'bandwidth sweep');
+    ifbNameTaken(rig, problems);
     lifecycle(rig, bandwidth, {
       add: 'ok',
       failingAdd: { stdin: withoutHost, code: 7, mentions: ['no veth peer'] },
