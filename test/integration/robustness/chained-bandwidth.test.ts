@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type ChainedPlugin, type ChainedRig, cniErrorProblems, confFor, diff, envC, runC, snap, successProblems, type ChainedRow, detach, dumpProblems, type Json, lifecycle, makeChainedRig, NETC, Problems,
-  removeAllChainedRigs, setPath, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
+  removeAllChainedRigs, setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -39,6 +39,7 @@ const withoutHost = (c: Json): Json => setPath(c, 'prevResult.interfaces', (c['p
 const ROWS: ChainedRow[] = [
   ...skelRows({ minVersion: '0.3.0', usesNetns: true }),
   ...outOfRangeRows('ok', ['qdiscs']),
+  ...longNameRows('ok', ['qdiscs']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types
   typeRow('ingressRate', '1', '"1"'),

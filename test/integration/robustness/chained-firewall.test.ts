@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type Attachment, type ChainedPlugin, type ChainedRig, type ChainedRow, confFor, detach, dumpProblems, envC, lifecycle, makeChainedRig,
-  NETC, Problems, removeAllChainedRigs, runC, setPath, outOfRangeRows, skelRows, stdinRows, successProblems, sweepRows, typeRow,
+  NETC, Problems, removeAllChainedRigs, runC, setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, successProblems, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -28,6 +28,7 @@ const bad = (label: string, code: number | 'any', mentions: (string | RegExp)[],
 const ROWS: ChainedRow[] = [
   ...skelRows({ minVersion: '0.4.0' }),
   ...outOfRangeRows('ok'),
+  ...longNameRows(5, [], ['failed to record the attachment']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types
   typeRow('backend', 5, '5'),

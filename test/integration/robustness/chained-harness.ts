@@ -233,9 +233,10 @@ export interface ChainedRow {
   stdin?: (conf: Json, a: Attachment) => unknown;
   /**
    * A spec error code; 'any' = any spec code but 999 (where the plugin's choice is documented, not
-   * fixed by the reference); 'about' = CNI_COMMAND unset (the about text on stderr, exit 0, stdout empty).
+   * fixed by the reference); 'about' = CNI_COMMAND unset (the about text on stderr, exit 0, stdout empty);
+   * 'success' = exit 0 changing nothing (a DEL of what never existed); 'ok' = see ignoreAfterDel.
    */
-  code: number | 'any' | 'about' | 'ok';
+  code: number | 'any' | 'about' | 'ok' | 'success';
   mentions?: readonly (string | RegExp)[];
   /** For 'ok' rows (odd input the plugin accepts): what its DEL leaves to the main plugin's DEL. */
   ignoreAfterDel?: (keyof ChainedSnapshot)[];
@@ -282,7 +283,9 @@ export function sweepRows(rig: ChainedRig, a: Attachment, p: ChainedPlugin, rows
     const t0 = Date.now();
     const r = runC(rig, p.name, e, stdin);
     if (process.env['RB_TIMING']) process.stderr.write(`${Date.now() - t0}ms ${label}\n`);
-    if (row.code === 'about') {
+    if (row.code === 'success') {
+      problems.add(label, successProblems(r));
+    } else if (row.code === 'about') {
       if (r.status !== 0 || r.stdout !== '' || !r.stderr.includes(`CNI ${p.name} plugin`)) {
         problems.add(label, [`want the about text on stderr, exit 0, empty stdout; got ${r.status} ${JSON.stringify(r.stdout)} ${JSON.stringify(r.stderr.slice(0, 200))}`]);
       }
@@ -526,4 +529,18 @@ export function outOfRangeRows(outcome: 'ok' | number, ignoreAfterDel: (keyof Ch
     mentions,
     ignoreAfterDel,
   }));
+}
+
+/** A network name of 300 characters (valid for the skel and the reference; too long for a directory). */
+export const LONG_NAME = `rbc${'n'.repeat(297)}`;
+
+/**
+ * The long network name: 'ok' (ADD and DEL work, nothing left) for plugins that keep no per-network
+ * directory; a code for those whose state records cannot be written then (ADD fails before any
+ * change; DEL of it still succeeds).
+ */
+export function longNameRows(outcome: 'ok' | number, ignoreAfterDel: (keyof ChainedSnapshot)[] = [], mentions: readonly (string | RegExp)[] = []): ChainedRow[] {
+  const rows: ChainedRow[] = [{ label: 'ADD with a 300-character network name', stdin: (c) => setPath(c, 'name', LONG_NAME), code: outcome, mentions, ignoreAfterDel }];
+  if (outcome !== 'ok') rows.push({ label: 'DEL with a 300-character network name', command: 'DEL', stdin: (c) => setPath(c, 'name', LONG_NAME), code: 'success' });
+  return rows;
 }

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type Attachment, type ChainedPlugin, type ChainedRig, type ChainedRow, confFor, detach, dumpProblems, envC, type Json, lifecycle,
-  makeChainedRig, NETC, Problems, removeAllChainedRigs, runC, setPath, outOfRangeRows, skelRows, stdinRows, successProblems, sweepRows, typeRow,
+  makeChainedRig, NETC, Problems, removeAllChainedRigs, runC, setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, successProblems, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -35,6 +35,7 @@ const mapping = (key: string, value: unknown) => (c: Json): Json =>
 const ROWS: ChainedRow[] = [
   ...skelRows(),
   ...outOfRangeRows('ok'),
+  ...longNameRows(5, [], ['failed to record the attachment']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types
   typeRow('backend', 5, '5'),

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs,
-  setPath, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
+  setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -23,6 +23,7 @@ const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: 
 const ROWS: ChainedRow[] = [
   ...skelRows({ usesNetns: true }),
   ...outOfRangeRows('ok', ['ctrRouting']),
+  ...longNameRows('ok', ['ctrRouting']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'], checkWithoutPrevOk: true }),
   // wrong JSON types
   typeRow('table', 'x', '"x"'),

@@ -4,7 +4,7 @@
 // files), and the lifecycle rows (ADD twice, DEL in every kind of absence, CHECK after DEL).
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type ChainedPlugin, dumpProblems, type ChainedRow, detach, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs, outOfRangeRows, setPath, skelRows,
+  attach, type ChainedPlugin, dumpProblems, type ChainedRow, detach, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs, longNameRows, outOfRangeRows, setPath, skelRows,
   stdinRows, sweepRows, typeRow,
 } from './chained-harness.js';
 
@@ -36,6 +36,7 @@ const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: 
 const ROWS: ChainedRow[] = [
   ...skelRows({ usesNetns: true }),
   ...outOfRangeRows('ok', ['ctrSysctls']),
+  ...longNameRows('ok', ['ctrSysctls']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types for every key
   typeRow('mtu', '1500', '"1500"'),

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs,
-  setPath, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
+  setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -38,6 +38,7 @@ const bad = (label: string, code: number | 'any', mentions: (string | RegExp)[],
 const ROWS: ChainedRow[] = [
   ...skelRows({ minVersion: '0.3.1', usesNetns: true }),
   ...outOfRangeRows(HAVE_VRF ? 'ok' : 100, [], HAVE_VRF ? [] : ['rbcvrf0']),
+  ...longNameRows(HAVE_VRF ? 'ok' : 100, [], HAVE_VRF ? [] : ['rbcvrf0']),
   ...stdinRows({ prevRequired: true, prevMentions: ['prevResult'] }),
   // wrong JSON types
   typeRow('vrfname', 5, '5'),
