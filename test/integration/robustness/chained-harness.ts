@@ -333,6 +333,12 @@ export function skelRows(opts: { minVersion?: string; usesNetns?: boolean } = {}
   rows.push(bad('GC at 1.0.0', 1, ['GC'], { command: 'GC', stdin: (c) => ({ ...c, prevResult: undefined }) }));
   rows.push(bad('STATUS at 1.0.0', 1, ['STATUS'], { command: 'STATUS', stdin: (c) => ({ ...c, prevResult: undefined }) }));
   rows.push(bad('STATUS at 0.4.0', 1, ['STATUS'], { command: 'STATUS', stdin: (c) => ({ ...c, cniVersion: '0.4.0', prevResult: undefined }) }));
+  // An empty cniVersion is 0.1.0 (libcni): below the plugin's first version (code 1), or a 1.0.0
+  // prevResult the 0.1.0 result types cannot read (code 6).
+  rows.push(opts.minVersion
+    ? bad('ADD with cniVersion ""', 1, ['CNI version', '0.1.0'], { stdin: (c) => setPath(c, 'cniVersion', '') })
+    : bad('ADD with cniVersion ""', 6, ['prevResult', '1.0.0'], { stdin: (c) => setPath(c, 'cniVersion', '') }));
+  rows.push(bad('ADD with cniVersion "1.0"', 1, ['CNI version', '"1.0"'], { stdin: (c) => setPath(c, 'cniVersion', '1.0') }));
   if (opts.minVersion) {
     // Versions below the plugin's first: code 1 for every command, naming the version.
     const below = { '0.3.0': '0.2.0', '0.3.1': '0.3.0', '0.4.0': '0.3.1' }[opts.minVersion] ?? '0.1.0';
