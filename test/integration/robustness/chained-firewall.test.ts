@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type Attachment, type ChainedPlugin, type ChainedRig, type ChainedRow, confFor, detach, dumpProblems, envC, lifecycle, makeChainedRig,
-  NETC, Problems, removeAllChainedRigs, runC, setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, successProblems, sweepRows, typeRow,
+  NETC, Problems, removeAllChainedRigs, runC, setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows, stdinRows, successProblems, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -48,6 +48,8 @@ const ROWS: ChainedRow[] = [
   bad('admin chain starting with -', 7, ['iptablesAdminChainName', '-F'], (c) => setPath(c, 'iptablesAdminChainName', '-F')),
   bad('admin chain with a newline', 7, ['iptablesAdminChainName'], (c) => setPath(c, 'iptablesAdminChainName', 'A\n-F')),
   bad('firewalldZone with a NUL', 7, ['firewalldZone'], (c) => setPath(c, 'firewalldZone', 'a\u0000b')),
+  // an IPv6 address too: ip6tables rules written, and DEL takes them back
+  { label: 'ADD with an IPv6 address too', stdin: (c, a) => withExtraAddress(c, a, 'fd37:12::5/64'), code: 'ok' },
   // CHECK before any ADD: the per-address rules are missing
   bad('before any ADD', 101, ['10.37.12.2'], (c) => c, 'CHECK'),
   // GC / STATUS
@@ -59,9 +61,10 @@ const ROWS: ChainedRow[] = [
 /** The nftables backend shares the skeleton and config checks: the rows that reach its own code. */
 const NFT_ROWS = ROWS.filter((r) => /^(prevResult|ADD without prevResult|CHECK with prevResult|ADD ingressPolicy bogus|CHECK before any ADD|GC )/.test(r.label));
 
-/** An ADD and DEL first, so the chains and jumps the plugin keeps on purpose (shared by every container) exist in the baseline. */
+/** An ADD and DEL first (IPv4 and IPv6), so the chains and jumps the plugin keeps on purpose (shared by every container) exist in the baseline. */
 function warmUp(rig: ChainedRig, a: Attachment, p: ChainedPlugin, problems: Problems): void {
-  const conf = confFor(p, rig, a);
+  // Dual-stack, so the IPv6 shared chains exist too.
+  const conf = withExtraAddress(confFor(p, rig, a), a, 'fd37:ff::5/64');
   problems.add(`${p.name}: warm-up ADD`, successProblems(runC(rig, p.name, envC(a, 'ADD'), conf)));
   problems.add(`${p.name}: warm-up DEL`, successProblems(runC(rig, p.name, envC(a, 'DEL'), conf)));
 }

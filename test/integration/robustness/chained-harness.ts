@@ -550,3 +550,7 @@ export function longNameRows(outcome: 'ok' | number, ignoreAfterDel: (keyof Chai
   if (outcome !== 'ok') rows.push({ label: 'DEL with a 300-character network name', command: 'DEL', stdin: (c) => setPath(c, 'name', LONG_NAME), code: 'success' });
   return rows;
 }
+
+/** The attachment's prevResult with one more address (on the container interface): for dual-stack rows. */
+export const withExtraAddress = (c: Json, a: Attachment, address: string, gateway?: string): Json =>
+  setPath(c, 'prevResult.ips', [...(a.prev['ips'] as Json[]), { address, interface: 2, ...(gateway ? { gateway } : {}) }]);

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type Attachment, type ChainedPlugin, type ChainedRig, type ChainedRow, confFor, detach, dumpProblems, envC, type Json, lifecycle,
-  makeChainedRig, NETC, Problems, removeAllChainedRigs, runC, setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, successProblems, sweepRows, typeRow,
+  makeChainedRig, NETC, Problems, removeAllChainedRigs, runC, setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows, stdinRows, successProblems, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -80,6 +80,9 @@ const ROWS: ChainedRow[] = [
   bad('iptables conditions with the nftables backend', 7, ['conditionsV4', 'iptables'], (c) => ({ ...c, backend: 'nftables', conditionsV4: ['-s', '10.0.0.0/8'] })),
   bad('nftables conditions escaping the rule', 7, ['conditionsV4', 'flush ruleset'], (c) => ({ ...c, backend: 'nftables', conditionsV4: ['ip saddr 10.0.0.0/8; flush ruleset'] })),
   bad('nftables conditions with a newline', 7, ['conditionsV4'], (c) => ({ ...c, backend: 'nftables', conditionsV4: ['ip saddr 10.0.0.0/8\nflush ruleset'] })),
+  // an IPv6 address too: ip6tables DNAT written, and DEL takes it back
+  { label: 'ADD with an IPv6 address too', stdin: (c, a) => withExtraAddress(c, a, 'fd37:11::5/64'), code: 'ok' },
+  { label: 'ADD with an IPv6 hostIP for an IPv4-only container', stdin: mapping('hostIP', 'fd37:11::1'), code: 'ok' },
   // CHECK before any ADD
   bad('before any ADD', 101, [/CNI-DN-|hostport/], (c) => c, 'CHECK'),
   // GC / STATUS
@@ -90,9 +93,10 @@ const ROWS: ChainedRow[] = [
 /** The nftables backend shares the skeleton and config checks: the rows that reach its own code. */
 const NFT_ROWS = ROWS.filter((r) => /^(prevResult|ADD without prevResult|CHECK with prevResult|ADD hostPort 0|ADD protocol icmp|CHECK before any ADD|GC )/.test(r.label));
 
-/** An ADD and DEL first, so the shared chains and tables the plugin keeps on purpose exist in the baseline. */
+/** An ADD and DEL first (IPv4 and IPv6), so the shared chains and tables the plugin keeps on purpose exist in the baseline. */
 function warmUp(rig: ChainedRig, a: Attachment, p: ChainedPlugin, problems: Problems): void {
-  const conf = confFor(p, rig, a);
+  // Dual-stack, so the IPv6 shared chains exist too.
+  const conf = withExtraAddress(confFor(p, rig, a), a, 'fd37:ff::5/64');
   problems.add(`${p.name}: warm-up ADD`, successProblems(runC(rig, p.name, envC(a, 'ADD'), conf)));
   problems.add(`${p.name}: warm-up DEL`, successProblems(runC(rig, p.name, envC(a, 'DEL'), conf)));
 }

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs,
-  setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
+  setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows, stdinRows, sweepRows, typeRow,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -45,6 +45,9 @@ const ROWS: ChainedRow[] = [
   // the kernel refuses the default route (unreachable gateway) after the rule was added: undone
   bad('an unreachable static gateway', 100, ['10.99.0.1'], (c) => setPath(c, 'gateways', ['10.99.0.1'])),
   { label: 'ADD on an interface not in the container', env: () => ({ CNI_IFNAME: 'rbcnope0' }), code: 'any', mentions: ['rbcnope0'] },
+  // a second address whose default route the kernel refuses (gateway off-link): the first address's
+  // rule, table and moved routes are all taken back
+  bad('a second address with an off-link gateway', 100, ['fd37:99::1'], (c, a) => withExtraAddress(c, a, 'fd37:98::5/64', 'fd37:99::1')),
   // CHECK before any ADD: the rule is missing (code 101 naming the address)
   bad('before any ADD', 101, ['10.37.14.2'], (c) => c, 'CHECK'),
   bad('before any ADD, with table', 101, ['10.37.14.2'], (c) => setPath(c, 'table', 555), 'CHECK'),
