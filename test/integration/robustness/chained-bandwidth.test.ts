@@ -116,6 +116,7 @@ describe('robustness: chained bandwidth', () => {
       failingAdd: { stdin: withoutHost, code: 7, mentions: ['no veth peer'] },
       addTwice: 'any',
       checkAfterDel: 101,
+      gc: true,
       // DEL deletes the ifb; the shaping on the host veth goes with the veth (the main plugin's DEL), as the reference.
       leftToMainDel: ['qdiscs'],
     }, problems);

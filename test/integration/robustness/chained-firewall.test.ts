@@ -88,6 +88,7 @@ describe('robustness: chained firewall', () => {
         failingAdd: { stdin: (c) => ({ ...c, prevResult: undefined }), code: 7, mentions: ['prevResult'] },
         addTwice: 'ok',
         checkAfterDel: 101,
+        gc: true,
       }, problems);
     }
     dumpProblems(problems, 'firewall');

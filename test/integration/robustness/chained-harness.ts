@@ -417,6 +417,8 @@ export interface LifecycleSpec {
    * qdiscs on the host veth, deleted with the veth). They are compared after the main plugin's DEL.
    */
   leftToMainDel?: (keyof ChainedSnapshot)[];
+  /** The plugin implements GC (cniVersion 1.1.0, cni.dev/valid-attachments). */
+  gc?: boolean;
 }
 
 /**
@@ -479,6 +481,23 @@ export function lifecycle(rig: ChainedRig, p: ChainedPlugin, spec: LifecycleSpec
       else problems.add(`${p.name}: CHECK after DEL`, cniErrorProblems(check, spec.checkAfterDel, []));
     }
   });
+
+  if (spec.gc && spec.add === 'ok') {
+    scenario('GC keeps a valid attachment and removes a stale one', (a, attached) => {
+      const res = add(a, 'gc');
+      const added = snap(rig, a);
+      const gc = (valid: Json[]): PluginRun =>
+        runC(rig, p.name, { CNI_COMMAND: 'GC', CNI_PATH: envC(a, 'GC')['CNI_PATH'] }, { ...p.conf(rig), cniVersion: '1.1.0', 'cni.dev/valid-attachments': valid });
+      ok('GC listing the attachment', gc([{ containerID: a.cid, ifname: a.ifName }]));
+      same('GC listing the attachment changed nothing', added, a);
+      ok('GC of another network', runC(rig, p.name, { CNI_COMMAND: 'GC', CNI_PATH: envC(a, 'GC')['CNI_PATH'] }, { ...p.conf(rig), name: 'rbcother', cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] }));
+      same('GC of another network changed nothing', added, a);
+      ok('GC without the attachment', gc([{ containerID: 'rbcsomeoneelse', ifname: 'eth0' }]));
+      same('GC without the attachment removed it', attached, a, afterDel);
+      ok('DEL after GC', run(a, 'DEL', { ...p.conf(rig), prevResult: res ?? a.prev }));
+      same('DEL after GC', attached, a, afterDel);
+    });
+  }
 
   scenario('DEL of a never-added attachment', (a, attached) => {
     const conf = confFor(p, rig, a);

@@ -119,6 +119,7 @@ describe('robustness: chained portmap', () => {
         failingAdd: { stdin: (c) => ({ ...c, prevResult: undefined }), code: 7, mentions: ['prevResult'] },
         addTwice: 'ok',
         checkAfterDel: 101,
+        gc: true,
       }, problems);
     }
     dumpProblems(problems, 'portmap');
