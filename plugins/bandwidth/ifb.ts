@@ -86,10 +86,14 @@ export async function createIfb(host: Netlink, o: CreateIfbOptions): Promise<Lin
   return link;
 }
 
-/** Deletes the ifb by name; a missing one is fine (the reference's TeardownIfb). */
+/**
+ * Deletes the ifb by name; a missing one is fine (the reference's TeardownIfb). A link of that name
+ * that is not an ifb is not ours (an ADD that found the name taken failed): left alone, where the
+ * reference would delete it.
+ */
 export function deleteIfb(host: Netlink, name: string): void {
   const link = host.findLink(name);
-  if (!link) return;
+  if (!link || link.kind !== 'ifb') return;
   try {
     host.deleteLink(link);
   } catch (err) {

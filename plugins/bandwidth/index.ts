@@ -11,7 +11,8 @@ import { TC_H_INGRESS, TC_H_ROOT } from '../../shared/netlink/tc.js';
 import { TrafficControl } from '../../shared/netlink/tc-control.js';
 import { parseConfig } from '../../shared/cni/config.js';
 import * as v from '../../build/generated/validators/bandwidth.js';
-import { type Bandwidth, type BandwidthConf, loadConf, withSubnets } from './config.js';
+import { type Bandwidth, type BandwidthConf, type Direction, loadConf, withSubnets } from './config.js';
+import { SysError } from '../../shared/sys/libc.js';
 import { createIfb, deleteIfb, formatIfbAlias, ifbName, parseIfbAlias } from './ifb.js';
 import { checkShaping } from './check.js';
 import { createRedirect, createShaping, INGRESS_HANDLE, pschedClock, ROOT_HANDLE, type Undo, usesHtb } from './shaping.js';
@@ -44,6 +45,19 @@ function hostInterface(prev: Result, ifName: string, netnsPath: string, host: Ne
     throw notChained('no veth peer of container interface found in host ns', `host veth ${JSON.stringify(peer.name)} is not a host interface of prevResult`);
   }
   return { iface, link: peer };
+}
+
+/**
+ * Runs one direction's kernel work; a refusal (e.g. a rate the kernel's tbf cannot take) stays
+ * code 100 but names the configured keys and values, which the kernel's errno alone does not.
+ */
+function naming<T>(prefix: string, dir: 'ingress' | 'egress', d: Direction, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof CniError || !(err instanceof SysError)) throw err;
+    throw new CniError(ErrorCode.KernelRefused, err.message, `${prefix}${dir}Rate=${d.rateBits}, ${prefix}${dir}Burst=${d.burstBits}`);
+  }
 }
 
 /** Runs `fn` with the undo list; a failure undoes (in reverse) what was created, then rethrows. */
@@ -79,7 +93,8 @@ async function add(args: CmdArgs): Promise<Result> {
     if (bw.ingress) {
       // Into the container: shaped (or, with unshapedSubnets, spared) by destination.
       const exclude = bw.unshaped.length > 0;
-      undos.push(createShaping(tc, veth.index, bw.ingress, exclude ? bw.unshaped : bw.shaped, exclude, htb));
+      const ingress = bw.ingress;
+      undos.push(naming(bw.keyPrefix, 'ingress', ingress, () => createShaping(tc, veth.index, ingress, exclude ? bw.unshaped : bw.shaped, exclude, htb)));
     }
     if (bw.egress) {
       const name = ifbName(conf.name, args.containerID);
@@ -91,7 +106,8 @@ async function add(args: CmdArgs): Promise<Result> {
       result.interfaces?.push({ name, mac: ifb.mac ?? '' });
       undos.push(createRedirect(tc, veth.index, ifb.index));
       const include = bw.shaped.length > 0;
-      createShaping(tc, ifb.index, bw.egress, include ? bw.shaped : bw.unshaped, !include, htb);
+      const egress = bw.egress;
+      naming(bw.keyPrefix, 'egress', egress, () => createShaping(tc, ifb.index, egress, include ? bw.shaped : bw.unshaped, !include, htb));
     }
   });
   return result;

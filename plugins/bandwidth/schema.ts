@@ -2,8 +2,9 @@
 // The BandwidthEntry keys appear at the top level (static config) and in runtimeConfig.bandwidth.
 import { netConfProperties, stringListSchema } from '../../shared/cni/schema-parts.js';
 
-// Go's uint64: non-negative integers (a negative number or a fraction is a decode error there).
-const uint64Schema = { type: 'integer', minimum: 0 } as const;
+// Go's uint64: non-negative integers below 2^64 (a negative number, a fraction or an overflow is a
+// decode error there). 2^64-1 itself rounds to 2^64 as a double, so it is refused too.
+const uint64Schema = { type: 'integer', minimum: 0, exclusiveMaximum: 18446744073709551616 } as const;
 
 const bandwidthEntryProperties = {
   ingressRate: uint64Schema,

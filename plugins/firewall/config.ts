@@ -50,7 +50,7 @@ export function loadConfig(stdinData: Buffer): FirewallConfig {
   const policy = conf.ingressPolicy ?? '';
   if (!['', 'open', 'same-bridge', 'isolated'].includes(policy)) {
     // The reference's wording (its fmt %q), as a config error.
-    throw invalid(`unknown ingress policy: ${JSON.stringify(policy)}`);
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `unknown ingress policy: ${JSON.stringify(policy)}`, `ingressPolicy: ${JSON.stringify(policy)}`);
   }
   // A NUL cannot travel in a D-Bus string (the bus would drop the connection).
   if (conf.firewalldZone?.includes('\0')) throw invalid(`invalid firewalldZone ${JSON.stringify(conf.firewalldZone)}: contains a NUL character`);

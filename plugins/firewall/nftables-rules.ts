@@ -168,6 +168,7 @@ export function nftCheck(rules: readonly NftRuleInfo[], chains: readonly string[
   }
   const mine = forward.filter((r) => r.comment === nftAttachmentComment(plan.attachment)).length;
   const want = plan.ips.length * 2;
-  if (mine !== want) return `expected ${want} rules of this container in chain ${NFT_FORWARD}, found ${mine}`;
+  // Name the addresses, so the mismatch says which container's rules are missing.
+  if (mine !== want) return `expected ${want} rules of this container (${plan.ips.map((ip) => formatIP(ip.ip)).join(', ')}) in chain ${NFT_FORWARD}, found ${mine}`;
   return undefined;
 }

@@ -122,6 +122,26 @@ function checkNftConditions(key: string, conditions: readonly string[] | undefin
   });
 }
 
+// iptables-restore reads one command per line, quotes or not: a line break in a token would end the
+// rule there and run the rest as another command of the transaction.
+function checkIptablesConditions(key: string, conditions: readonly string[] | undefined): void {
+  conditions?.forEach((c, i) => {
+    if (/[\n\r\0]/.test(c)) throw invalidConfig(`invalid ${key}: iptables conditions cannot contain a line break or a NUL`, `${key}[${i}]: ${JSON.stringify(c)}`);
+  });
+}
+
+// iptables keeps chain names in 29 bytes including the NUL; the name is written as a bare `-j` target.
+const MAX_CHAIN_NAME = 28;
+
+function checkSetMarkChain(name: string): void {
+  let why = '';
+  if (name === '') why = 'is empty';
+  else if (Buffer.byteLength(name) > MAX_CHAIN_NAME) why = `is longer than ${MAX_CHAIN_NAME} bytes`;
+  else if (/[\s"'\\\0]/.test(name)) why = 'contains whitespace, a quote, a backslash or a NUL';
+  else if (name.startsWith('-') || name.startsWith('!')) why = 'starts with - or !';
+  if (why) throw invalidConfig(`invalid externalSetMarkChain: chain name ${why}`, `externalSetMarkChain: ${JSON.stringify(name)}`);
+}
+
 /** Decodes and validates stdin. Never runs a tool: the default backend is chosen by resolveBackend. */
 export function loadConf(stdinData: Buffer | string): PortmapConf {
   const raw = parseConfig<RawConf>(stdinData, v);
@@ -154,6 +174,9 @@ export function loadConf(stdinData: Buffer | string): PortmapConf {
     mappings: checkMappings(raw),
   };
   if (backend) checkBackendOptions(conf, backend);
+  if (conf.externalSetMarkChain !== undefined) checkSetMarkChain(conf.externalSetMarkChain);
+  if (backendOfConditions(conf.conditionsV4) === 'iptables') checkIptablesConditions('conditionsV4', conf.conditionsV4);
+  if (backendOfConditions(conf.conditionsV6) === 'iptables') checkIptablesConditions('conditionsV6', conf.conditionsV6);
   if (backendOfConditions(conf.conditionsV4) === 'nftables') checkNftConditions('conditionsV4', conf.conditionsV4);
   if (backendOfConditions(conf.conditionsV6) === 'nftables') checkNftConditions('conditionsV6', conf.conditionsV6);
   return conf;

@@ -36,7 +36,12 @@ async function add(args: CmdArgs): Promise<Result> {
   const store = portmapStore(args.env);
   const key = attachmentKey(conf.name, args.containerID, args.ifName);
   // Recorded before the kernel changes: a crash in between leaves a record that GC can act on.
-  store.put(key, { backend, containerIPs: containers.map(formatCIDR), mappings: conf.mappings });
+  try {
+    store.put(key, { backend, containerIPs: containers.map(formatCIDR), mappings: conf.mappings });
+  } catch (e) {
+    // Before any rule: nothing to undo. E.g. a network name too long for a directory (ENAMETOOLONG).
+    throw new CniError(ErrorCode.IOFailure, `failed to record the attachment under ${store.dir}`, describe(e));
+  }
   try {
     await forwardPorts(backend, conf, args.containerID, containers);
     // After the rules, so new UDP packets of a flow that went elsewhere are DNATed to this container.

@@ -11,7 +11,8 @@ import { writeStderr } from '../../shared/sys/stdio.js';
 import { addressesOf, loadConf, parseGateways } from './config.js';
 import { addRulesOnly, addTables, deleteRules, missingRules, UndoLog } from './routing.js';
 
-const chainedOnly = (): CniError => new CniError(ErrorCode.InvalidNetworkConfig, 'This plugin must be called as chained plugin');
+// The reference's message; the details name the missing key.
+const chainedOnly = (): CniError => new CniError(ErrorCode.InvalidNetworkConfig, 'This plugin must be called as chained plugin', 'prevResult is missing');
 
 async function add(args: CmdArgs): Promise<Result> {
   const conf = loadConf(args.stdinData);

@@ -37,6 +37,30 @@ export function originalsOf(link: Link, conf: TuningConf): LinkOriginals {
   return o;
 }
 
+/**
+ * The originals to record when a backup of this (container, interface) already exists: a second
+ * ADD must not overwrite the values of the first with the ones the first applied (DEL would then
+ * "restore" the tuned values). What the earlier backup records wins; attributes it does not
+ * cover are taken from the link now.
+ */
+export function mergeOriginals(earlier: LinkOriginals | undefined, now: LinkOriginals): LinkOriginals {
+  if (!earlier) return now;
+  const merged: LinkOriginals = { ...now };
+  for (const key of Object.keys(earlier) as (keyof LinkOriginals)[]) {
+    if (earlier[key] !== undefined) (merged as Record<string, unknown>)[key] = earlier[key];
+  }
+  return merged;
+}
+
+/** The file's text, or undefined when there is none (or it cannot be read). */
+export function readBackupText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The file's bytes, as the reference writes them. */
 export function encodeBackup(o: LinkOriginals): string {
   const ordered: LinkOriginals = {};

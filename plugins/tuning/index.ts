@@ -9,8 +9,8 @@ import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/co
 import { type Link, Netlink } from '../../shared/netlink/index.js';
 import { writeStderr } from '../../shared/sys/stdio.js';
 import {
-  backupFile, decodeBackup, isAllmulti, isPromisc, type LinkOriginals, originalsOf, removeStaleTemps, restoreOriginals,
-  writeBackup,
+  backupFile, decodeBackup, isAllmulti, isPromisc, type LinkOriginals, mergeOriginals, originalsOf, readBackupText, removeStaleTemps,
+  restoreOriginals, writeBackup,
 } from './backup.js';
 import { changesLink, loadDataDir, loadTuningConf, type TuningConf } from './config.js';
 import { checkAllowed, readAllowlist, sysctlFileName } from './sysctl.js';
@@ -111,15 +111,19 @@ async function add(args: CmdArgs): Promise<Result> {
     });
     if (changesLink(conf)) {
       const link = containerLink(nl, args.ifName);
-      const orig = originalsOf(link, conf);
       const file = backupFile(conf.dataDir, args.containerID, args.ifName);
+      // A repeated ADD keeps the originals the first one recorded (the reference overwrites them
+      // with the tuned values, so its DEL then leaves the link tuned).
+      const earlierText = readBackupText(file);
+      const current = originalsOf(link, conf);
       try {
-        writeBackup(file, orig);
+        writeBackup(file, mergeOriginals(earlierText === undefined ? undefined : decodeBackup(earlierText), current));
       } catch (err) {
         throw new CniError(ErrorCode.IOFailure, `failed to save file ${args.ifName}.json: ${describe(err)}`, `backup ${file}`);
       }
-      undo.push(() => fs.rmSync(file, { force: true }));
-      applyAttributes(nl, link, conf, orig, undo);
+      undo.push(() => (earlierText === undefined ? fs.rmSync(file, { force: true }) : fs.writeFileSync(file, earlierText, { mode: 0o600 })));
+      // A failed ADD puts back the values from before this call, not the earlier backup's.
+      applyAttributes(nl, link, conf, current, undo);
     }
   } catch (err) {
     for (const step of undo.reverse()) {

@@ -17,7 +17,8 @@ const MAX_TABLE = 0xffffffff;
 
 export function loadConf(stdinData: Buffer | string): VrfConf {
   const conf = parseConfig<VrfConf>(stdinData, v);
-  if (!conf.vrfname) throw new CniError(ErrorCode.InvalidNetworkConfig, 'configuration is expected to have a valid vrf name');
+  // The reference's message; the details name the key and what it holds.
+  if (!conf.vrfname) throw new CniError(ErrorCode.InvalidNetworkConfig, 'configuration is expected to have a valid vrf name', `vrfname: ${conf.vrfname === undefined ? 'missing' : '""'}`);
   checkLinkName('vrfname', conf.vrfname);
   if (conf.table !== undefined && (conf.table < 0 || conf.table > MAX_TABLE)) {
     // The reference's field is a uint32: anything outside fails its decoder.

@@ -7,6 +7,7 @@ import { writeStderr, writeStdout } from '../sys/stdio.js';
 import { TSCNI_VERSION } from './about.js';
 import { parsePrevResult, formatResult } from './convert.js';
 import { CniError, ErrorCode } from './errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { describeValue, foldGet, isJsonObject, jsonTypeName, type JsonObject } from './fold.js';
 import { goJSONCompact, goJSONIndent } from './json-out.js';
 import type { CmdArgs, Command, Plugin } from './plugin.js';
@@ -81,8 +82,12 @@ export function validateNetworkName(name: string): void {
 /** Parses stdin as the skel does before anything else: JSON with a valid network name. */
 function decodeConfig(stdinData: Buffer): JsonObject {
   let parsed: unknown;
+  const text = stdinData.toString('utf8');
+  if (exceedsJsonDepth(text)) {
+    throw new CniError(ErrorCode.DecodingFailure, 'error unmarshall network config: exceeded max depth', `nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
-    parsed = JSON.parse(stdinData.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new CniError(ErrorCode.DecodingFailure, `error unmarshall network config: ${(e as Error).message}`);
   }
@@ -121,10 +126,10 @@ function configVersionOf(conf: JsonObject): string {
 function checkVersion(command: PluginCommand, version: string, supported: readonly string[]): void {
   if (command === 'CHECK' || command === 'GC' || command === 'STATUS') {
     if (!versionAtLeast(version, MIN_VERSION_FOR[command])) {
-      throw new CniError(ErrorCode.IncompatibleCNIVersion, `config version does not allow ${command}`);
+      throw new CniError(ErrorCode.IncompatibleCNIVersion, `config version does not allow ${command}`, `CNI version ${JSON.stringify(version)}`);
     }
     if (!supported.some((v) => versionAtLeast(v, version))) {
-      throw new CniError(ErrorCode.IncompatibleCNIVersion, `plugin version does not allow ${command}`);
+      throw new CniError(ErrorCode.IncompatibleCNIVersion, `plugin version does not allow ${command}`, `CNI version ${JSON.stringify(version)}`);
     }
   }
   if (!supported.includes(version)) {

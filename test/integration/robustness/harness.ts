@@ -116,7 +116,7 @@ function inNode(node: string, cmd: string, args: string[]): string {
 }
 
 /** iptables/ip6tables rules and non-builtin chains, and every nft rule, of the node netns. */
-function rulesOf(node: string): string[] {
+export function rulesOf(node: string): string[] {
   const out: string[] = [];
   for (const tool of ['iptables-save', 'ip6tables-save']) {
     for (const line of inNode(node, tool, []).split('\n')) {

@@ -294,7 +294,8 @@ describe('backup file', () => {
       closeSync(fd);
     }
     expect(statSync(file).ino).not.toBe(oldIno);
-    expect(readBackup(file)).toEqual({ text: '{\n "mtu": 1500\n}', mode: 0o600 });
+    // A backup that exists is an earlier ADD's: its original MTU is kept (rewritten, not the tuned 1400 nor the current 1500).
+    expect(readBackup(file)).toEqual({ text: '{\n "mtu": 9000\n}', mode: 0o600 });
     expect(path.dirname(file)).toBe(rig.dataDir);
   });
 

@@ -219,18 +219,20 @@ describe('skel: config checks', () => {
     expect(errorOf(await run({ CNI_COMMAND: 'CHECK' }, conf('0.3.1')))).toStrictEqual({
       code: 1,
       msg: 'config version does not allow CHECK',
+      details: 'CNI version "0.3.1"',
     });
-    expect(errorOf(await run({ CNI_COMMAND: 'GC' }, conf('1.0.0')))).toStrictEqual({ code: 1, msg: 'config version does not allow GC' });
+    expect(errorOf(await run({ CNI_COMMAND: 'GC' }, conf('1.0.0')))).toStrictEqual({ code: 1, msg: 'config version does not allow GC', details: 'CNI version "1.0.0"' });
     expect(errorOf(await run({ CNI_COMMAND: 'STATUS' }, conf('1.0.0')))).toStrictEqual({
       code: 1,
       msg: 'config version does not allow STATUS',
+      details: 'CNI version "1.0.0"',
     });
     expect((await run({ CNI_COMMAND: 'CHECK' }, conf('0.4.0'))).code).toBe(0);
   });
 
   it('CHECK with a config newer than anything the plugin supports', async () => {
     const r = await run({ CNI_COMMAND: 'CHECK' }, conf('1.1.0'), { plugin: { supportedVersions: ['0.4.0', '1.0.0'] } });
-    expect(errorOf(r)).toStrictEqual({ code: 1, msg: 'plugin version does not allow CHECK' });
+    expect(errorOf(r)).toStrictEqual({ code: 1, msg: 'plugin version does not allow CHECK', details: 'CNI version "1.1.0"' });
   });
 
   it('an unparsable version on CHECK is code 6', async () => {

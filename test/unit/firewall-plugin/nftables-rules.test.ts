@@ -74,7 +74,7 @@ describe('firewall nftables rules', () => {
   it('CHECK counts the attachment\'s rules', () => {
     const c = nftAttachmentComment(att);
     const rules = [rule('forward', 1, 'CNI firewall plugin admin overrides'), rule('forward', 2, c)];
-    expect(nftCheck(rules, ['forward', 'admin'], { attachment: att, ips: [ip('10.1.2.3/24')] })).toBe('expected 2 rules of this container in chain forward, found 1');
+    expect(nftCheck(rules, ['forward', 'admin'], { attachment: att, ips: [ip('10.1.2.3/24')] })).toBe('expected 2 rules of this container (10.1.2.3) in chain forward, found 1');
     expect(nftCheck(rules, ['forward'], { attachment: att, ips: [] })).toBe('chain admin not found in table inet cni_firewall');
   });
 
