@@ -6,8 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type ChainedPlugin, type ChainedRig, cniErrorProblems, confFor, diff, envC, runC, snap, successProblems, type ChainedRow, detach, dumpProblems, type Json, lifecycle, makeChainedRig, NETC, Problems,
-  removeAllChainedRigs, setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
+  attach, type ChainedPlugin, type ChainedRig, cniErrorProblems, confFor, diff, envC, runC, snap,
+  successProblems, type ChainedRow, detach, dumpProblems, type Json, lifecycle, makeChainedRig, NETC,
+  Problems, removeAllChainedRigs, setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, sweepRows,
+  typeRow, stdinRow as bad,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -24,14 +26,6 @@ const bandwidth: ChainedPlugin = {
     egressBurst: 80_000,
   }),
 };
-
-const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: ChainedRow['stdin'], command = 'ADD'): ChainedRow => ({
-  label: `${command} ${label}`,
-  command,
-  code,
-  mentions,
-  stdin,
-});
 
 /** prevResult's interfaces without the host side (the veth peer, the bridge). */
 const withoutHost = (c: Json): Json => setPath(c, 'prevResult.interfaces', (c['prevResult']['interfaces'] as Json[]).filter((i) => i['sandbox']));

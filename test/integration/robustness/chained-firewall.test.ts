@@ -6,8 +6,9 @@
 // default would probe the host's D-Bus for firewalld.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type Attachment, type ChainedPlugin, type ChainedRig, type ChainedRow, confFor, detach, dumpProblems, envC, lifecycle, makeChainedRig,
-  NETC, Problems, removeAllChainedRigs, runC, setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows, stdinRows, successProblems, sweepRows, typeRow,
+  attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, lifecycle, makeChainedRig, NETC,
+  Problems, removeAllChainedRigs, setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows,
+  stdinRows, sweepRows, typeRow, stdinRow as bad, warmUpDualStack,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -15,14 +16,6 @@ afterAll(removeAllChainedRigs);
 const firewall = (backend: string): ChainedPlugin => ({
   name: 'firewall',
   conf: () => ({ cniVersion: '1.0.0', name: NETC, type: 'firewall', backend }),
-});
-
-const bad = (label: string, code: number | 'any', mentions: (string | RegExp)[], stdin: ChainedRow['stdin'], command = 'ADD'): ChainedRow => ({
-  label: `${command} ${label}`,
-  command,
-  code,
-  mentions,
-  stdin,
 });
 
 const ROWS: ChainedRow[] = [
@@ -61,14 +54,6 @@ const ROWS: ChainedRow[] = [
 /** The nftables backend shares the skeleton and config checks: the rows that reach its own code. */
 const NFT_ROWS = ROWS.filter((r) => /^(prevResult|ADD without prevResult|CHECK with prevResult|ADD ingressPolicy bogus|CHECK before any ADD|GC )/.test(r.label));
 
-/** An ADD and DEL first (IPv4 and IPv6), so the chains and jumps the plugin keeps on purpose (shared by every container) exist in the baseline. */
-function warmUp(rig: ChainedRig, a: Attachment, p: ChainedPlugin, problems: Problems): void {
-  // Dual-stack, so the IPv6 shared chains exist too.
-  const conf = withExtraAddress(confFor(p, rig, a), a, 'fd37:ff::5/64');
-  problems.add(`${p.name}: warm-up ADD`, successProblems(runC(rig, p.name, envC(a, 'ADD'), conf)));
-  problems.add(`${p.name}: warm-up DEL`, successProblems(runC(rig, p.name, envC(a, 'DEL'), conf)));
-}
-
 describe('robustness: chained firewall', () => {
   it('hostile input and lifecycle on a real attachment (iptables, nftables)', () => {
     const problems = new Problems();
@@ -77,7 +62,7 @@ describe('robustness: chained firewall', () => {
     let n = 0;
     for (const backend of ['iptables', 'nftables']) {
       const p = firewall(backend);
-      warmUp(rig, a, p, problems);
+      warmUpDualStack(rig, a, p, problems);
       n += sweepRows(rig, a, p, backend === 'iptables' ? ROWS : NFT_ROWS, problems);
     }
     detach(rig, a, problems, 'firewall sweep');

@@ -573,3 +573,22 @@ export function longNameRows(outcome: 'ok' | number, ignoreAfterDel: (keyof Chai
 /** The attachment's prevResult with one more address (on the container interface): for dual-stack rows. */
 export const withExtraAddress = (c: Json, a: Attachment, address: string, gateway?: string): Json =>
   setPath(c, 'prevResult.ips', [...(a.prev['ips'] as Json[]), { address, interface: 2, ...(gateway ? { gateway } : {}) }]);
+
+/** A row that sends the plugin's valid config transformed by `stdin` and expects `code` naming `mentions`. */
+export const stdinRow = (
+  label: string,
+  code: number | 'any',
+  mentions: (string | RegExp)[],
+  stdin: ChainedRow['stdin'],
+  command = 'ADD',
+): ChainedRow => ({ label: `${command} ${label}`, command, code, mentions, stdin });
+
+/**
+ * An ADD and DEL first (IPv4 and IPv6), so the chains and tables a firewall plugin keeps on purpose
+ * (shared by every container) are in the baseline the rows are compared with.
+ */
+export function warmUpDualStack(rig: ChainedRig, a: Attachment, p: ChainedPlugin, problems: Problems): void {
+  const conf = withExtraAddress(confFor(p, rig, a), a, 'fd37:ff::5/64');
+  problems.add(`${p.name}: warm-up ADD`, successProblems(runC(rig, p.name, envC(a, 'ADD'), conf)));
+  problems.add(`${p.name}: warm-up DEL`, successProblems(runC(rig, p.name, envC(a, 'DEL'), conf)));
+}

@@ -5,8 +5,9 @@
 // node, the state records under TSCNI_STATE_DIR), and the lifecycle rows for both backends.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type Attachment, type ChainedPlugin, type ChainedRig, type ChainedRow, confFor, detach, dumpProblems, envC, type Json, lifecycle,
-  makeChainedRig, NETC, Problems, removeAllChainedRigs, runC, setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows, stdinRows, successProblems, sweepRows, typeRow,
+  attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, type Json, lifecycle, makeChainedRig,
+  NETC, Problems, removeAllChainedRigs, setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows,
+  stdinRows, sweepRows, typeRow, stdinRow as bad, warmUpDualStack,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -21,13 +22,6 @@ const portmap = (backend: string): ChainedPlugin => ({
   conf: () => ({ cniVersion: '1.0.0', name: NETC, type: 'portmap', backend, runtimeConfig: { portMappings: MAPPINGS } }),
 });
 
-const bad = (label: string, code: number | 'any', mentions: (string | RegExp)[], stdin: ChainedRow['stdin'], command = 'ADD'): ChainedRow => ({
-  label: `${command} ${label}`,
-  command,
-  code,
-  mentions,
-  stdin,
-});
 /** The first mapping with `key` set to `value`. */
 const mapping = (key: string, value: unknown) => (c: Json): Json =>
   setPath(c, 'runtimeConfig.portMappings', [{ ...MAPPINGS[0], [key]: value }]);
@@ -93,14 +87,6 @@ const ROWS: ChainedRow[] = [
 /** The nftables backend shares the skeleton and config checks: the rows that reach its own code. */
 const NFT_ROWS = ROWS.filter((r) => /^(prevResult|ADD without prevResult|CHECK with prevResult|ADD hostPort 0|ADD protocol icmp|CHECK before any ADD|GC )/.test(r.label));
 
-/** An ADD and DEL first (IPv4 and IPv6), so the shared chains and tables the plugin keeps on purpose exist in the baseline. */
-function warmUp(rig: ChainedRig, a: Attachment, p: ChainedPlugin, problems: Problems): void {
-  // Dual-stack, so the IPv6 shared chains exist too.
-  const conf = withExtraAddress(confFor(p, rig, a), a, 'fd37:ff::5/64');
-  problems.add(`${p.name}: warm-up ADD`, successProblems(runC(rig, p.name, envC(a, 'ADD'), conf)));
-  problems.add(`${p.name}: warm-up DEL`, successProblems(runC(rig, p.name, envC(a, 'DEL'), conf)));
-}
-
 describe('robustness: chained portmap', () => {
   it('hostile input and lifecycle on a real attachment (iptables, nftables)', () => {
     const problems = new Problems();
@@ -109,7 +95,7 @@ describe('robustness: chained portmap', () => {
     let n = 0;
     for (const backend of ['iptables', 'nftables']) {
       const p = portmap(backend);
-      warmUp(rig, a, p, problems);
+      warmUpDualStack(rig, a, p, problems);
       n += sweepRows(rig, a, p, backend === 'iptables' ? ROWS : NFT_ROWS, problems);
     }
     detach(rig, a, problems, 'portmap sweep');

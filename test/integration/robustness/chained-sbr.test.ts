@@ -4,21 +4,14 @@
 // and every route table), and the lifecycle rows (ADD twice, DEL in every kind of absence, CHECK after DEL).
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs,
-  setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows, stdinRows, sweepRows, typeRow,
+  attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, lifecycle, makeChainedRig, NETC,
+  Problems, removeAllChainedRigs, setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows,
+  stdinRows, sweepRows, typeRow, stdinRow as bad,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
 
 const sbr: ChainedPlugin = { name: 'sbr', conf: () => ({ cniVersion: '1.0.0', name: NETC, type: 'sbr' }) };
-
-const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: ChainedRow['stdin'], command = 'ADD'): ChainedRow => ({
-  label: `${command} ${label}`,
-  command,
-  code,
-  mentions,
-  stdin,
-});
 
 const ROWS: ChainedRow[] = [
   ...skelRows({ usesNetns: true }),

@@ -4,8 +4,9 @@
 // files), and the lifecycle rows (ADD twice, DEL in every kind of absence, CHECK after DEL).
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type ChainedPlugin, dumpProblems, type ChainedRow, detach, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs, longNameRows, outOfRangeRows, setPath, skelRows,
-  stdinRows, sweepRows, typeRow,
+  attach, type ChainedPlugin, dumpProblems, type ChainedRow, detach, lifecycle, makeChainedRig, NETC,
+  Problems, removeAllChainedRigs, longNameRows, outOfRangeRows, setPath, skelRows, stdinRows, sweepRows,
+  typeRow, stdinRow as bad,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -24,14 +25,6 @@ const tuning: ChainedPlugin = {
     promisc: true,
   }),
 };
-
-const bad = (label: string, code: number, mentions: (string | RegExp)[], stdin: ChainedRow['stdin'], command = 'ADD'): ChainedRow => ({
-  label: `${command} ${label}`,
-  command,
-  code,
-  mentions,
-  stdin,
-});
 
 const ROWS: ChainedRow[] = [
   ...skelRows({ usesNetns: true }),

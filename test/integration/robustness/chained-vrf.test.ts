@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, lifecycle, makeChainedRig, NETC, Problems, removeAllChainedRigs,
-  setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, sweepRows, typeRow,
+  attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, lifecycle, makeChainedRig, NETC,
+  Problems, removeAllChainedRigs, setPath, longNameRows, outOfRangeRows, skelRows, stdinRows, sweepRows,
+  typeRow, stdinRow as bad,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -26,14 +27,6 @@ function vrfSupported(): boolean {
 const HAVE_VRF = vrfSupported();
 
 const vrf: ChainedPlugin = { name: 'vrf', conf: () => ({ cniVersion: '1.0.0', name: NETC, type: 'vrf', vrfname: 'rbcvrf0' }) };
-
-const bad = (label: string, code: number | 'any', mentions: (string | RegExp)[], stdin: ChainedRow['stdin'], command = 'ADD'): ChainedRow => ({
-  label: `${command} ${label}`,
-  command,
-  code,
-  mentions,
-  stdin,
-});
 
 const ROWS: ChainedRow[] = [
   ...skelRows({ minVersion: '0.3.1', usesNetns: true }),
