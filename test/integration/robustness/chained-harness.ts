@@ -592,3 +592,40 @@ export function warmUpDualStack(rig: ChainedRig, a: Attachment, p: ChainedPlugin
   problems.add(`${p.name}: warm-up ADD`, successProblems(runC(rig, p.name, envC(a, 'ADD'), conf)));
   problems.add(`${p.name}: warm-up DEL`, successProblems(runC(rig, p.name, envC(a, 'DEL'), conf)));
 }
+
+/**
+ * The sweep of a plugin with an iptables and an nftables backend (portmap, firewall): every row on
+ * iptables, the rows that reach backend code on nftables, then the lifecycle on each backend. A
+ * config ADD refuses is refused by DEL too (as the reference), so the failed ADD is one without
+ * prevResult. Returns the number of rows run.
+ */
+export function sweepBothBackends(
+  rigIndex: number,
+  plugin: (backend: string) => ChainedPlugin,
+  rows: readonly ChainedRow[],
+  nftRows: readonly ChainedRow[],
+): number {
+  const problems = new Problems();
+  const rig = makeChainedRig(rigIndex);
+  const a = attach(rig);
+  let n = 0;
+  for (const backend of ['iptables', 'nftables']) {
+    const p = plugin(backend);
+    warmUpDualStack(rig, a, p, problems);
+    n += sweepRows(rig, a, p, backend === 'iptables' ? rows : nftRows, problems);
+  }
+  const name = plugin('iptables').name;
+  detach(rig, a, problems, `${name} sweep`);
+  for (const backend of ['iptables', 'nftables']) {
+    lifecycle(rig, plugin(backend), {
+      add: 'ok',
+      failingAdd: { stdin: (c) => ({ ...c, prevResult: undefined }), code: 7, mentions: ['prevResult'] },
+      addTwice: 'ok',
+      checkAfterDel: 101,
+      gc: true,
+    }, problems);
+  }
+  dumpProblems(problems, name);
+  problems.check();
+  return n;
+}

@@ -5,9 +5,9 @@
 // node, the state records under TSCNI_STATE_DIR), and the lifecycle rows for both backends.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  attach, type ChainedPlugin, type ChainedRow, detach, dumpProblems, type Json, lifecycle, makeChainedRig,
-  NETC, Problems, removeAllChainedRigs, setPath, longNameRows, outOfRangeRows, withExtraAddress, skelRows,
-  stdinRows, sweepRows, typeRow, stdinRow as bad, warmUpDualStack,
+  type ChainedPlugin, type ChainedRow, type Json, NETC, removeAllChainedRigs, setPath,
+  longNameRows, outOfRangeRows, withExtraAddress, skelRows, stdinRows, typeRow, stdinRow as bad,
+  sweepBothBackends,
 } from './chained-harness.js';
 
 afterAll(removeAllChainedRigs);
@@ -89,27 +89,6 @@ const NFT_ROWS = ROWS.filter((r) => /^(prevResult|ADD without prevResult|CHECK w
 
 describe('robustness: chained portmap', () => {
   it('hostile input and lifecycle on a real attachment (iptables, nftables)', () => {
-    const problems = new Problems();
-    const rig = makeChainedRig(11);
-    const a = attach(rig);
-    let n = 0;
-    for (const backend of ['iptables', 'nftables']) {
-      const p = portmap(backend);
-      warmUpDualStack(rig, a, p, problems);
-      n += sweepRows(rig, a, p, backend === 'iptables' ? ROWS : NFT_ROWS, problems);
-    }
-    detach(rig, a, problems, 'portmap sweep');
-    for (const backend of ['iptables', 'nftables']) {
-      lifecycle(rig, portmap(backend), {
-        add: 'ok',
-        failingAdd: { stdin: (c) => ({ ...c, prevResult: undefined }), code: 7, mentions: ['prevResult'] },
-        addTwice: 'ok',
-        checkAfterDel: 101,
-        gc: true,
-      }, problems);
-    }
-    dumpProblems(problems, 'portmap');
-    problems.check();
-    expect(n).toBeGreaterThan(60);
+    expect(sweepBothBackends(11, portmap, ROWS, NFT_ROWS)).toBeGreaterThan(60);
   });
 });
