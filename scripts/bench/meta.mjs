@@ -130,6 +130,8 @@ export function benchMeta(distBin, rounds) {
         CNI_NETNS: `/run/netns/${cont[impl]}`,
         CNI_IFNAME: 'eth0',
         CNI_PATH: dirOf(impl),
+        // portmap's and firewall's per-attachment records: in the bench's temp dir, not the node's.
+        TSCNI_STATE_DIR: path.join(dataDir, 'state'),
       });
       const bin = (impl, type) => path.join(dirOf(impl), type);
       /** One ADD chain and one DEL chain; the wall ms of each of the four calls. */
