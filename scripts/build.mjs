@@ -33,7 +33,7 @@ fs.mkdirSync(path.join(root, 'build'), { recursive: true });
 const bundle = path.join(root, `build/tscni.${process.pid}.cjs`);
 const stage = path.join(root, `build/dist.${process.pid}`);
 esbuild.buildSync({
-  entryPoints: [path.join(root, 'shared/multicall/main.ts')],
+  entryPoints: [path.join(root, 'cmd/tscni/main.ts')],
   bundle: true,
   platform: 'node',
   format: 'cjs',

@@ -1,7 +1,7 @@
 // Every binary name the suite installs, and how to load its implementation. Loaders are lazy
 // (dynamic import) so one invocation evaluates only the plugin it runs: start-up is the floor of
 // every CNI call, and the multi-call bundle carries all plugins.
-import type { Plugin } from '../cni/plugin.js';
+import type { Plugin } from '../../shared/cni/plugin.js';
 
 export interface PluginEntry {
   /** One line for the about text, as the reference words it. */

@@ -1,9 +1,9 @@
 // Entry point of the single multi-call executable. Every plugin name in dist/bin is a hard link to
 // it; the name it was started under (argv0) picks the plugin, as busybox does.
 import { basename } from 'node:path';
-import { writeStderr, writeStdout } from '../sys/stdio.js';
-import { runSkel } from '../cni/skel.js';
-import { registerInProcessDelegates } from '../cni/delegate.js';
+import { writeStderr, writeStdout } from '../../shared/sys/stdio.js';
+import { runSkel } from '../../shared/cni/skel.js';
+import { registerInProcessDelegates } from '../../shared/cni/delegate.js';
 import { PLUGINS, PLUGIN_NAMES, isPluginName } from './registry.js';
 
 function pickPlugin(): { name: string; argvRest: string[] } | undefined {
