@@ -6,6 +6,22 @@ import { runSkel } from '../../shared/cni/skel.js';
 import { registerInProcessDelegates } from '../../shared/cni/delegate.js';
 import { PLUGINS, PLUGIN_NAMES, isPluginName } from './registry.js';
 
+/**
+ * `tscni <command> ...` when started as tscni (not under a plugin name): the commands that are not
+ * plugins. One line each; each loads its code only when run.
+ */
+type Command = (argv: string[]) => Promise<number>;
+const runner: Command = async (argv) => (await import('./runner/cli.js')).runRunner(argv);
+const COMMANDS: Readonly<Record<string, Command>> = {
+  add: runner,
+  check: runner,
+  del: runner,
+  gc: runner,
+  status: runner,
+  ls: runner,
+  version: runner,
+};
+
 function pickPlugin(): { name: string; argvRest: string[] } | undefined {
   const invokedAs = basename(process.argv0);
   if (isPluginName(invokedAs)) return { name: invokedAs, argvRest: process.argv.slice(2) };
@@ -21,11 +37,16 @@ async function main(): Promise<{ code: number; exit: boolean }> {
     writeStdout(PLUGIN_NAMES.join('\n') + '\n');
     return { code: 0, exit: true };
   }
+  const command = process.argv[2];
+  if (command !== undefined && Object.hasOwn(COMMANDS, command) && !isPluginName(basename(process.argv0))) {
+    return { code: await COMMANDS[command]!(process.argv.slice(2)), exit: true };
+  }
   const picked = pickPlugin();
   if (!picked) {
     writeStderr(
       `tscni: start this program under one of its plugin names (a link named like the plugin),\n` +
-        `or as "tscni <plugin>". Plugins: ${PLUGIN_NAMES.join(', ')}\n`,
+        `or as "tscni <plugin>". Plugins: ${PLUGIN_NAMES.join(', ')}\n` +
+        `Commands: ${Object.keys(COMMANDS).join(', ')} (e.g. "tscni add <network> <netns-path>")\n`,
     );
     return { code: 1, exit: true };
   }
