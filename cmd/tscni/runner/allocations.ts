@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isJsonObject } from '../../../shared/cni/fold.js';
+import { containsIP, parseCIDR, parseIP } from '../../../shared/ip/index.js';
 import type { NetworkList } from './conf.js';
 
 export const DEFAULT_HOST_LOCAL_DATA_DIR = '/var/lib/cni/networks';
@@ -49,4 +50,31 @@ export function allocationsOf(list: NetworkList): Allocation[] {
     }
   }
   return out;
+}
+
+/** The subnets of a list's host-local ranges (ranges[][].subnet, or the legacy top-level subnet). */
+function hostLocalSubnets(list: NetworkList): string[] {
+  const out: string[] = [];
+  for (const plugin of list.plugins) {
+    const ipam = plugin['ipam'];
+    if (!isJsonObject(ipam) || ipam['type'] !== 'host-local') continue;
+    if (typeof ipam['subnet'] === 'string') out.push(ipam['subnet']);
+    const sets = Array.isArray(ipam['ranges']) ? ipam['ranges'] : [];
+    for (const set of sets) {
+      if (!Array.isArray(set)) continue;
+      for (const r of set) if (isJsonObject(r) && typeof r['subnet'] === 'string') out.push(r['subnet']);
+    }
+  }
+  return out;
+}
+
+/** A leased address as a CIDR with its range's prefix ("10.1.2.3/24"); a host prefix when no range holds it. */
+export function leaseCIDR(list: NetworkList, ip: string): string {
+  const addr = parseIP(ip);
+  if (!addr) return ip;
+  for (const subnet of hostLocalSubnets(list)) {
+    const net = parseCIDR(subnet);
+    if (net && net.ip.family === addr.family && containsIP(net, addr)) return `${ip}/${net.prefix}`;
+  }
+  return `${ip}/${ip.includes(':') ? 128 : 32}`;
 }

@@ -1,10 +1,13 @@
 // `tscni gc <network>` (libcni's GCNetworkList with the cache as the valid list) and
 // `tscni gc --stale <network>`: release the attachments a missed DEL left behind.
 import type { Attachment } from '../../../shared/cni/types.js';
+import { versionAtLeast } from '../../../shared/cni/versions.js';
 import { listCache, removeCache } from './cache.js';
 import type { NetworkList } from './conf.js';
 import { RunnerError } from './errors.js';
+import { leaseCIDR } from './allocations.js';
 import { allocations, attachments, type AttachmentView } from './inventory.js';
+import type { JsonObject } from '../../../shared/cni/fold.js';
 import { delList, gcPlugins, gcSupported, type Context } from './ops.js';
 
 export interface StaleAttachment {
@@ -80,14 +83,10 @@ export async function gcStale(ctx: Context, list: NetworkList): Promise<GcReport
     const cached = new Map(attachments(ctx.cacheDir, list.name).map((a) => [`${a.containerId}\0${a.ifName}`, a]));
     for (const s of stale) {
       const entry = cached.get(`${s.containerId}\0${s.ifName}`);
-      await delList(ctx, list, {
-        containerId: s.containerId,
-        netns: '',
-        ifName: s.ifName,
-        cniArgs: [],
-        capabilityArgs: {},
-        ...(entry ? cachedRuntime(ctx, list, s) : {}),
-      });
+      const rt = { containerId: s.containerId, netns: '', ifName: s.ifName, cniArgs: [], capabilityArgs: {}, ...(entry ? cachedRuntime(ctx, list, s) : {}) };
+      // Without a cache entry, the leased addresses are all that is known: plugins that find
+      // their rules by address (firewall, portmap) get them as prevResult.
+      await delList(ctx, list, rt, entry ? undefined : leasePrevResult(list, s));
     }
     method = 'del';
   }
@@ -99,4 +98,10 @@ export async function gcStale(ctx: Context, list: NetworkList): Promise<GcReport
 function cachedRuntime(ctx: Context, list: NetworkList, s: StaleAttachment): { cniArgs: [string, string][]; capabilityArgs: Record<string, unknown> } {
   const e = listCache(ctx.cacheDir).find((c) => c.networkName === list.name && c.containerId === s.containerId && c.ifName === s.ifName);
   return { cniArgs: e?.cniArgs ?? [], capabilityArgs: e?.capabilityArgs ?? {} };
+}
+
+/** A prevResult made of an orphan's leases, in the list's version (0.4.0+: only then is it passed). */
+function leasePrevResult(list: NetworkList, s: StaleAttachment): JsonObject | undefined {
+  if (!versionAtLeast(list.cniVersion || '0.1.0', '0.4.0')) return undefined;
+  return { cniVersion: list.cniVersion, ips: s.ips.map((ip) => ({ address: leaseCIDR(list, ip) })) };
 }

@@ -118,10 +118,13 @@ export async function checkList(ctx: Context, list: NetworkList, rt: RuntimeConf
   }
 }
 
-/** DEL: plugins in reverse order with the cached result (0.4.0+); the cache entry goes last. */
-export async function delList(ctx: Context, list: NetworkList, rt: RuntimeConf): Promise<void> {
-  let prev: JsonObject | undefined;
-  if (versionAtLeast(list.cniVersion || '0.1.0', '0.4.0')) {
+/**
+ * DEL: plugins in reverse order with the cached result (0.4.0+); the cache entry goes last.
+ * `prevOverride` stands in for a cache entry that is lost (gc --stale rebuilds one from the leases).
+ */
+export async function delList(ctx: Context, list: NetworkList, rt: RuntimeConf, prevOverride?: JsonObject): Promise<void> {
+  let prev: JsonObject | undefined = prevOverride;
+  if (prev === undefined && versionAtLeast(list.cniVersion || '0.1.0', '0.4.0')) {
     try {
       prev = cachedPrevResult(ctx, list, rt);
     } catch {
