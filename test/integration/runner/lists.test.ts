@@ -7,7 +7,7 @@
 // Each result is compared with the plugins chained by hand; the cache file is read as libcni's.
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addrs } from '../../helpers/ip.js';
+import { addrs, links } from '../../helpers/ip.js';
 import { netnsPath } from '../../helpers/netns.js';
 import type { Json } from '../runtimes/rig.js';
 import {
@@ -50,6 +50,9 @@ describe.each<Impl>(['ours', 'ref'])('tscni with CNI_PATH=%s plugins', (impl) =>
     expect(ips.length).toBe(subnets.length);
     for (const ip of ips) expect(addrs(ctr, 'eth0').some((a) => a.startsWith(`${ip}/`))).toBe(true);
     expect(firewall(n)).toContain(String(port));
+    // bandwidth got its runtimeConfig (the capability the Kubernetes list declares): two ifbs, the hand-chained one and ours.
+    const ifbs = (): number => links(n.node).filter((l) => l.linkinfo?.info_kind === 'ifb').length;
+    expect(ifbs()).toBe(caps.bandwidth ? 2 : 0);
 
     // libcni's cache entry: <network>-<cnitool ID>-eth0, cniCacheV1, the list's bytes in base64.
     const cid = cnitoolId(netnsPath(ctr));
@@ -99,6 +102,7 @@ describe.each<Impl>(['ours', 'ref'])('tscni with CNI_PATH=%s plugins', (impl) =>
     expect(fs.existsSync(file)).toBe(false);
     expect(leases(n, list.name)).toEqual([]);
     expect(firewall(n)).not.toContain(String(port));
+    expect(ifbs()).toBe(0);
     // DEL again (no cache entry now) is still a success.
     expect(tscni(n, ['del', list.name, netnsPath(ctr)], env).status).toBe(0);
   });

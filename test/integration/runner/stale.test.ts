@@ -125,6 +125,15 @@ describe.each<Impl>(['ours', 'ref'])('CNI_PATH=%s plugins', (impl) => {
     for (const c of [ctr, ctr2]) expect(tscni(n, ['del', list.name, netnsPath(c)]).status).toBe(0);
     expect(leases(n, list.name)).toEqual([]);
 
+    // STATUS (1.1.0, ours only: the Go plugins have none) names the plugin that is not ready.
+    if (impl === 'ours') {
+      writeList(n, '60-status.conflist', { cniVersion: '1.1.0', name: 'rn-status', plugins: [{ type: 'loopback' }, { type: 'firewall', backend: 'firewalld' }] });
+      const st = tscni(n, ['status', 'rn-status']);
+      expect(st.status).toBe(1);
+      expect(st.stdout).toBe('');
+      expect(st.stderr).toMatch(/^tscni: plugin type="firewall" failed \(status\): \[code 50\] /);
+    }
+
     // An unknown network, and a usage error.
     const unknown = tscni(n, ['add', 'rn-nonexistent', netnsPath(ctr)]);
     expect(unknown.status).toBe(1);
