@@ -26,7 +26,10 @@ export interface GcReport {
   /** `--stale`: what was released, and how ("gc": the plugins' GC; "del": one DEL each, below 1.1.0). */
   released?: StaleAttachment[];
   method: 'gc' | 'del' | 'none';
+  note?: string;
 }
+
+const DISABLED = 'the list sets disableGC: nothing done';
 
 const toValid = (a: AttachmentView): Attachment => ({ containerID: a.containerId, ifname: a.ifName });
 
@@ -38,9 +41,10 @@ function requireGc(list: NetworkList): void {
 
 /** Plain gc: every cache entry of the network is valid; the plugins drop whatever else they hold. */
 export async function gcNetwork(ctx: Context, list: NetworkList): Promise<GcReport> {
-  requireGc(list);
   const valid = attachments(ctx.cacheDir, list.name).map(toValid);
-  if (list.disableGC) return { network: list.name, validAttachments: valid, method: 'none' };
+  // libcni: disableGC comes before anything else (no DEL, no GC, whatever the version).
+  if (list.disableGC) return { network: list.name, validAttachments: valid, method: 'none', note: DISABLED };
+  requireGc(list);
   await gcPlugins(ctx, list, valid);
   return { network: list.name, validAttachments: valid, method: 'gc' };
 }
@@ -75,8 +79,9 @@ export function findStale(ctx: Context, list: NetworkList): { stale: StaleAttach
 export async function gcStale(ctx: Context, list: NetworkList): Promise<GcReport> {
   const { stale, live } = findStale(ctx, list);
   const valid = live.map(toValid);
+  if (list.disableGC) return { network: list.name, validAttachments: valid, released: [], method: 'none', note: `${DISABLED}; ${stale.length} stale attachment(s) left` };
   let method: GcReport['method'] = 'none';
-  if (gcSupported(list) && !list.disableGC) {
+  if (gcSupported(list)) {
     await gcPlugins(ctx, list, valid);
     method = 'gc';
   } else if (stale.length > 0) {

@@ -24,7 +24,7 @@ export function renderLs(atts: AttachmentView[], allocs: AllocationView[]): stri
 
 export function renderGc(r: GcReport): string {
   const how = r.method === 'gc' ? "through the plugins' GC" : r.method === 'del' ? 'with one DEL each (cniVersion below 1.1.0)' : 'nothing to do';
-  let out = `network "${r.network}": ${r.validAttachments.length} valid attachment(s) kept; ${how}\n`;
+  let out = `network "${r.network}": ${r.validAttachments.length} valid attachment(s) kept; ${r.note ?? how}\n`;
   if (r.released) {
     out += r.released.length === 0 ? 'no stale attachment\n' : table(['RELEASED CONTAINER ID', 'IFNAME', 'WHY', 'IPS'], r.released.map((s) => [s.containerId, s.ifName, s.why, s.ips.join(',') || '-']));
   }
