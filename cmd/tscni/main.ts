@@ -20,6 +20,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   status: runner,
   ls: runner,
   version: runner,
+  // install: one line here, like the others (branch install).
 };
 
 function pickPlugin(): { name: string; argvRest: string[] } | undefined {

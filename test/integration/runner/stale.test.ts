@@ -90,7 +90,9 @@ describe.each<Impl>(['ours', 'ref'])('CNI_PATH=%s plugins', (impl) => {
     const again = JSON.parse(tscni(n, ['gc', '--stale', '--json', list.name]).stdout) as Json;
     expect(again.released).toEqual([]);
     expect(leases(n, list.name)).toEqual([live.ip]);
-    expect(tscni(n, ['del', list.name, netnsPath(live.ctr)], capArgs(live.port)).status).toBe(0);
+    // Without CNI_PATH the runner finds the plugin links of its own executable (dist/tscni -> dist/bin).
+    const cniPath: Record<string, string> = impl === 'ours' ? { CNI_PATH: '' } : {};
+    expect(tscni(n, ['del', list.name, netnsPath(live.ctr)], { ...capArgs(live.port), ...cniPath }).status).toBe(0);
     expect(leases(n, list.name)).toEqual([]);
   });
 
