@@ -21,6 +21,9 @@ async function main(): Promise<{ code: number; exit: boolean }> {
     writeStdout(PLUGIN_NAMES.join('\n') + '\n');
     return { code: 0, exit: true };
   }
+  if (process.argv[2] === 'install' && !isPluginName(basename(process.argv0))) {
+    return { code: (await import('./install.js')).installCommand(process.argv.slice(3)), exit: true };
+  }
   const picked = pickPlugin();
   if (!picked) {
     writeStderr(
