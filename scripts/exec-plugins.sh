@@ -6,11 +6,11 @@
 # CNI project's script of this name, in our own implementation (needs bash and jq only).
 #
 # - Configurations: the files *.conf, *.conflist and *.json of $NETCONFPATH (default /etc/cni/net.d),
-#   in byte order of their names. The n-th file (counting from 0) gets interface eth<n>. A file with
+#   in byte order of their names. The n-th of them (counting from 0) gets interface eth<n>. A file with
 #   a "plugins" array is a list (whatever its extension): its plugins run in order for add/check, in
 #   reverse for del, each given the list's name and cniVersion, and on add the previous plugin's
 #   result as prevResult. Any other file is one plugin's configuration. A list with "disabled": true
-#   is skipped. (The original script reads only *.conf files and runs a "plugins" list forward for
+#   is skipped (and takes no eth<n>). (The original script reads only *.conf files and runs a "plugins" list forward for
 #   del too, without a cached result; we follow libcni instead, as runtimes do.)
 # - del runs the files in reverse order. For cniVersion 0.4.0 and later, del and check give every
 #   plugin the list's add result as prevResult: add keeps each list's final result in
@@ -75,6 +75,8 @@ for file in "$confdir"/*; do
       elif any(.plugins[]; (.type | type) != "string" or (.type | test("^[^/]+$") | not)) then "a plugin has no valid \"type\""
       else empty end' <<<"$net")"
   [ -z "$problem" ] || die "$file: $problem"
+  # A disabled list takes no interface name: the next one gets its eth<n>.
+  [ "$(jq -r '.disabled' <<<"$net")" = false ] || continue
   files+=("$file")
   networks+=("$net")
 done
@@ -169,13 +171,11 @@ n="${#networks[@]}"
 case "$command" in
   ADD | CHECK)
     for ((i = 0; i < n; i++)); do
-      [ "$(jq -r '.disabled' <<<"${networks[i]}")" = false ] || continue
       if [ "$command" = ADD ]; then add_network "${files[i]}" "${networks[i]}" "eth$i"; else check_network "${files[i]}" "${networks[i]}" "eth$i"; fi
     done
     ;;
   DEL)
     for ((i = n - 1; i >= 0; i--)); do
-      [ "$(jq -r '.disabled' <<<"${networks[i]}")" = false ] || continue
       del_network "${files[i]}" "${networks[i]}" "eth$i"
     done
     if [ "$del_failures" -gt 0 ]; then

@@ -142,6 +142,36 @@ describe('exec-plugins.sh', () => {
     }
   });
 
+  it('runs .json configs, skips a disabled list (no eth<n> taken) and ignores other files', () => {
+    const confDir = path.join(tmp, 'net2.d');
+    fs.mkdirSync(confDir);
+    fs.writeFileSync(
+      path.join(confDir, '00-off.conflist'),
+      JSON.stringify({ cniVersion: '1.0.0', name: 'in-off', disabled: true, plugins: [{ type: 'in-no-such-plugin' }] }),
+    );
+    const ipam = { type: 'host-local', dataDir: path.join(tmp, 'ipam'), ranges: [[{ subnet: '10.39.3.0/24' }]] };
+    fs.writeFileSync(path.join(confDir, '10-ptp.json'), JSON.stringify({ cniVersion: '0.3.1', name: 'in-net3', type: 'ptp', ipam }));
+    fs.writeFileSync(path.join(confDir, '20-bad.conf.bak'), '{');
+    const ctr = createNetns('in-c');
+    const saved = env;
+    env = { ...env, NETCONFPATH: confDir };
+    try {
+      const add = inNode(EXEC_PLUGINS, ['add', 'in-ctr3', netnsPath(ctr)]);
+      expect(add.status, add.stderr).toBe(0);
+      const eth0 = ipJson<Link[]>(['-d', 'link', 'show', 'eth0'], ctr);
+      expect(eth0[0]!.linkinfo?.info_kind).toBe('veth');
+      expect(leases()).toEqual(['10.39.3.2']);
+      // 0.3.1: DEL without prevResult, as libcni does for versions before 0.4.0.
+      const del = inNode(EXEC_PLUGINS, ['del', 'in-ctr3', netnsPath(ctr)]);
+      expect(del.status, del.stderr).toBe(0);
+      expect(ipJson<Link[]>(['link', 'show'], ctr).map((l) => l.ifname)).toEqual(['lo']);
+      expect(leases()).toEqual([]);
+    } finally {
+      env = saved;
+      removeNetns(ctr);
+    }
+  });
+
   it('names the file, network and plugin that failed, and refuses bad arguments', () => {
     const bad = inNode(EXEC_PLUGINS, ['add', '../x', '/run/netns/none']);
     expect(bad.status).toBe(1);
