@@ -29,8 +29,10 @@ cid="$(printf '%04x%04x%04x%04x' "$RANDOM" "$RANDOM" "$RANDOM" "$RANDOM")"
 netns="$prefix-$cid"
 netns_path="/run/netns/$netns"
 child=""
+created=0
 wired=0
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   local status=$?
   # A second Ctrl-C must not cut the clean-up short.
@@ -41,7 +43,7 @@ cleanup() {
       [ "$status" -ne 0 ] || status=1
     fi
   fi
-  if [ -e "$netns_path" ] && ! ip netns delete "$netns"; then
+  if [ "$created" -eq 1 ] && [ -e "$netns_path" ] && ! ip netns delete "$netns"; then
     echo "priv-net-run: could not delete netns $netns" >&2
     [ "$status" -ne 0 ] || status=1
   fi
@@ -50,6 +52,7 @@ cleanup() {
 
 # bash runs a trap only after a foreground child ends; COMMAND runs in the background and we `wait`,
 # which a trapped signal interrupts at once, so the signal reaches COMMAND and the clean-up runs.
+# shellcheck disable=SC2317 # run by the signal traps
 on_signal() {
   local signal="$1" code="$2"
   if [ -n "$child" ]; then
@@ -64,6 +67,12 @@ trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 trap 'on_signal HUP 129' HUP
 
+# Never take over (and later delete) a netns that exists already.
+if [ -e "$netns_path" ]; then
+  echo "priv-net-run: netns $netns exists already" >&2
+  exit 1
+fi
+created=1
 ip netns add "$netns"
 ip -n "$netns" link set lo up
 # From here on, the clean-up runs del too (also after a half-done add: DEL is idempotent).
