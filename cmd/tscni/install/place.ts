@@ -18,11 +18,20 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A temporary younger than this may belong to an install running in another PID namespace. */
+const STALE_AFTER_MS = 60_000;
+
 /** Removes temporaries an interrupted earlier install left behind (their process is gone). */
 export function removeStaleTemps(dir: string): void {
   for (const entry of fs.readdirSync(dir)) {
     const m = /^\.tscni-install\.(\d+)\./.exec(entry);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(dir, entry), { force: true });
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    const file = path.join(dir, entry);
+    try {
+      if (Date.now() - fs.lstatSync(file).mtimeMs > STALE_AFTER_MS) fs.rmSync(file, { force: true });
+    } catch {
+      // Gone meanwhile: nothing to remove.
+    }
   }
 }
 

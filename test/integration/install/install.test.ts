@@ -91,8 +91,27 @@ describe('tscni install', () => {
     expect(found).toBeGreaterThan(0);
     oldLayout(dir, old);
     const oldIno = inode(path.join(dir, 'bridge'));
+    // Temporaries of an install that died (its pid is gone): removed once old, kept while recent
+    // (the writer may live in another PID namespace).
+    const isAlive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let deadPid = 4_000_000;
+    while (isAlive(deadPid)) deadPid++;
+    const stale = path.join(dir, `.tscni-install.${deadPid}.bridge`);
+    const recent = path.join(dir, `.tscni-install.${deadPid}.ptp`);
+    fs.writeFileSync(stale, 'partial');
+    fs.utimesSync(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    fs.writeFileSync(recent, 'partial');
     const r = install([dir]);
     expect(r.status, r.stderr).toBe(0);
+    expect(fs.readdirSync(dir).sort()).toEqual([path.basename(recent), ...ALL_NAMES].sort());
+    fs.rmSync(recent);
     expect(r.report!.links.every((l) => l.action === 'replaced' && !l.replacedForeign)).toBe(true);
     const ino = inode(path.join(dir, 'tscni'));
     expect(ino).not.toBe(oldIno);
