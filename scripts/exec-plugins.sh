@@ -16,7 +16,7 @@
 #   plugin the list's add result as prevResult: add keeps each list's final result in
 #   $EXEC_PLUGINS_STATE_DIR/<container-id>/ (default /run/cni/exec-plugins), which del removes.
 #   del goes on past a failing plugin (so the rest is still released), reports every failure, exits
-#   1, and then keeps that container's results for a retry.
+#   1, and keeps the add results of the networks that failed for a retry.
 # - Plugins are found in $CNI_PATH (colon-separated, default /opt/cni/bin), never on $PATH.
 #   CNI_ARGS is passed through; CAP_ARGS (a JSON object, as cnitool's) becomes the runtimeConfig of
 #   each plugin for the capabilities it declares (e.g. {"portMappings": [...]}).
@@ -178,9 +178,10 @@ case "$command" in
     for ((i = n - 1; i >= 0; i--)); do
       del_network "${files[i]}" "${networks[i]}" "eth$i"
     done
+    # Results of the networks whose del failed stay for a retry; an empty directory goes.
+    if [ -d "$state" ]; then rmdir "$state" 2>/dev/null || true; fi
     if [ "$del_failures" -gt 0 ]; then
-      die "del failed for $del_failures network(s) of container $cid; results kept in $state for a retry"
+      die "del failed for $del_failures network(s) of container $cid (their add results, if any, are kept in $state for a retry)"
     fi
-    rm -rf "$state"
     ;;
 esac

@@ -73,8 +73,8 @@ afterAll(() => {
 });
 
 /** Runs a script inside the node netns, as root on that node would. */
-function inNode(script: string, args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync('ip', ['netns', 'exec', node, 'bash', script, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+function inNode(script: string, args: string[], input = ''): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync('ip', ['netns', 'exec', node, 'bash', script, ...args], { env, input, encoding: 'utf8', timeout: 30_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -187,11 +187,29 @@ describe('exec-plugins.sh', () => {
 });
 
 describe('priv-net-run.sh', () => {
-  it('runs a command that reaches the gateway in a wired netns, and leaves nothing', () => {
-    const r = inNode(PRIV_NET_RUN, ['ping', '-c', '1', '-W', '2', '10.39.1.1']);
+  it('runs a command that reaches the gateway in a wired netns, with the script\'s stdin, and leaves nothing', () => {
+    const r = inNode(PRIV_NET_RUN, ['sh', '-c', 'ping -c 1 -W 2 10.39.1.1 && cat'], 'line from stdin\n');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('1 received');
+    expect(r.stdout).toContain('line from stdin');
     expectNothingLeft();
+  });
+
+  it('cleans up after a failed add (a plugin missing from CNI_PATH), exit status 1', () => {
+    const confDir = path.join(tmp, 'net-missing.d');
+    fs.mkdirSync(confDir);
+    fs.copyFileSync(path.join(env.NETCONFPATH!, '10-bridge.conf'), path.join(confDir, '10-bridge.conf'));
+    fs.writeFileSync(path.join(confDir, '20-missing.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'in-miss', type: 'in-no-such-plugin' }));
+    const saved = env;
+    env = { ...env, NETCONFPATH: confDir };
+    try {
+      const r = inNode(PRIV_NET_RUN, ['true']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('plugin "in-no-such-plugin" not found in CNI_PATH');
+      expectNothingLeft(); // eth0 of 10-bridge.conf was added, and removed again
+    } finally {
+      env = saved;
+    }
   });
 
   it('passes a failing command’s exit status through, and leaves nothing', () => {
