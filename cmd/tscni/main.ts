@@ -20,7 +20,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   status: runner,
   ls: runner,
   version: runner,
-  // install: one line here, like the others (branch install).
+  install: async (argv) => (await import('./install.js')).installCommand(argv.slice(1)),
 };
 
 function pickPlugin(): { name: string; argvRest: string[] } | undefined {
