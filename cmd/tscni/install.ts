@@ -15,6 +15,7 @@ import { TSCNI_VERSION } from '../../shared/cni/about.js';
 import { PLUGIN_NAMES } from './registry.js';
 import { isTscniExecutable } from './install/identity.js';
 import { copyAtomically, linkAtomically, removeStaleTemps, sameContent, syncDir, type LinkKind } from './install/place.js';
+import { makeDirectories } from '../../shared/sys/dirs.js';
 
 export const DEFAULT_INSTALL_DIR = '/opt/cni/bin';
 /** The name of the one real copy in the install directory; every plugin name points at it. */
@@ -90,7 +91,7 @@ function install(opts: Options): { executable: { path: string; action: Action; b
   if (!isTscniExecutable(SELF)) {
     throw new Error(`the running program (${process.execPath}) is not a built tscni executable: run dist/tscni install`);
   }
-  fs.mkdirSync(opts.dir, { recursive: true });
+  makeDirectories(opts.dir, 0o755);
   removeStaleTemps(opts.dir);
 
   // Decide everything before changing anything: a refused name leaves the directory as it was.

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeDirectories } from '../../shared/sys/dirs.js';
+import { writeFileAtomic } from '../../shared/sys/files.js';
 
 export interface LeaseRecord {
   v: 1;
@@ -46,16 +47,7 @@ export class LeaseStore {
   }
 
   save(rec: LeaseRecord): void {
-    const file = this.fileOf(rec.clientID);
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, `${JSON.stringify(rec, null, 1)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    writeFileAtomic(this.fileOf(rec.clientID), `${JSON.stringify(rec, null, 1)}\n`, 0o600);
   }
 
   remove(clientID: string): void {

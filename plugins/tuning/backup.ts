@@ -10,6 +10,7 @@ import { foldGet, isJsonObject } from '../../shared/cni/fold.js';
 import { IFF_ALLMULTI, IFF_PROMISC, type Link, type Netlink } from '../../shared/netlink/index.js';
 import type { TuningConf } from './config.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
+import { writeFileAtomic } from '../../shared/sys/files.js';
 
 export interface LinkOriginals {
   mac?: string;
@@ -108,18 +109,7 @@ export function decodeBackup(text: string): LinkOriginals | undefined {
 /** Writes the backup atomically (mode 0600); creates dataDir (0700) when missing. */
 export function writeBackup(file: string, o: LinkOriginals): void {
   makeDirectories(path.dirname(file), 0o700);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, encodeBackup(o));
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, encodeBackup(o), 0o600);
 }
 
 /** Removes temp files of writers killed before their rename (`<file>.tmp-<pid>`): never read, only litter. */

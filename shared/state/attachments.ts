@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Attachment } from '../cni/types.js';
 import { makeDirectories } from '../sys/dirs.js';
+import { writeFileAtomic } from '../sys/files.js';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/cni/tscni';
 
@@ -68,15 +69,7 @@ export class AttachmentStore<T> {
   put(key: AttachmentKey, record: T): void {
     const file = this.fileOf(key);
     makeDirectories(path.dirname(file), 0o700);
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, `${JSON.stringify({ key: { ...key }, record })}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, `${JSON.stringify({ key: { ...key }, record })}\n`, 0o600);
   }
 
   /** The record of one attachment, or undefined when there is none (or it cannot be read). */

@@ -1,10 +1,12 @@
 // libcni's result cache (libcni/api.go cacheAdd/getCachedResult/GetCachedAttachments), same place
 // and same JSON, so a node can move between tscni and a libcni runtime (containerd, CRI-O, podman)
 // with attachments made by either: <cacheDir>/results/<network>-<containerID>-<ifName>.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { isJsonObject, type JsonObject } from '../../../shared/cni/fold.js';
 import { RunnerError } from './errors.js';
+import { makeDirectories } from '../../../shared/sys/dirs.js';
+import { writeFileAtomic } from '../../../shared/sys/files.js';
 
 export const CACHE_KIND = 'cniCacheV1';
 
@@ -60,11 +62,9 @@ export function writeCache(cacheDir: string, a: CacheAdd): void {
   if (Object.keys(a.capabilityArgs).length > 0) file.capabilityArgs = a.capabilityArgs;
   file.result = a.result;
   const target = cacheFilePath(cacheDir, a);
-  mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+  makeDirectories(path.dirname(target), 0o700);
   // Atomic replace: a concurrent reader (a runtime's DEL) never sees half a file.
-  const tmp = `${target}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(file), { mode: 0o600 });
-  renameSync(tmp, target);
+  writeFileAtomic(target, JSON.stringify(file), 0o600);
 }
 
 /** The parsed cache entry, or undefined when there is none (libcni ignores read errors too). */
