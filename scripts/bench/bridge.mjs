@@ -12,8 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { REF_DIR, median } from './harness.mjs';
+import { REF_DIR, median, runIfMain } from './harness.mjs';
 
 /** timeInvocation with arguments (the harness's takes none): wall ms of one run; throws on failure. */
 function timeRun(file, args, env, stdin) {
@@ -111,9 +110,4 @@ export function benchBridge(distBin, rounds) {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--rounds');
-  const rounds = i > 0 ? Number(process.argv[i + 1]) : 20;
-  const distBin = process.env.TSCNI_BIN_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bin');
-  benchBridge(distBin, rounds);
-}
+runIfMain(import.meta.url, benchBridge);

@@ -11,8 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { REF_DIR, median } from './harness.mjs';
+import { REF_DIR, median, runIfMain } from './harness.mjs';
 
 function timeRun(file, args, env, stdin) {
   const t0 = process.hrtime.bigint();
@@ -68,8 +67,4 @@ export function benchFirewall(distBin, rounds) {
   return rows;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--rounds');
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-  benchFirewall(path.join(root, 'dist/bin'), i > 0 ? Number(process.argv[i + 1]) : 20);
-}
+runIfMain(import.meta.url, benchFirewall);

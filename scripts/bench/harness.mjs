@@ -2,6 +2,8 @@
 // same loop so both see the same machine noise, and report medians. No timing is asserted anywhere:
 // the machine is shared and noisy, so numbers are reported, never tested.
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const REF_DIR = process.env.TSCNI_REF_DIR ?? '/usr/lib/cni';
 
@@ -40,4 +42,17 @@ export function printTable(title, rows) {
     out.push(`| ${r.label} | ${r.rounds} | ${r.ours.toFixed(2)} | ${r.ref.toFixed(2)} | ${(r.ours / r.ref).toFixed(2)}x |`);
   }
   process.stdout.write(out.join('\n') + '\n');
+}
+
+/**
+ * Runs `bench(distBin, rounds)` when the calling bench file is the script node was started with
+ * (`node scripts/bench/<name>.mjs [--rounds N]`), so each group also runs on its own.
+ * distBin: TSCNI_BIN_DIR or the repository's dist/bin.
+ */
+export function runIfMain(moduleUrl, bench) {
+  const file = fileURLToPath(moduleUrl);
+  if (!process.argv[1] || path.resolve(process.argv[1]) !== file) return;
+  const i = process.argv.indexOf('--rounds');
+  const rounds = i > 0 ? Number(process.argv[i + 1]) : 20;
+  bench(process.env.TSCNI_BIN_DIR ?? path.resolve(path.dirname(file), '../../dist/bin'), rounds);
 }

@@ -15,8 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { REF_DIR, median } from './harness.mjs';
+import { REF_DIR, median, runIfMain } from './harness.mjs';
 
 const VERSION = '1.0.0';
 const IMPLS = ['ours', 'ref'];
@@ -209,9 +208,4 @@ export function benchMeta(distBin, rounds) {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--rounds');
-  const rounds = i > 0 ? Number(process.argv[i + 1]) : 20;
-  const distBin = process.env.TSCNI_BIN_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bin');
-  benchMeta(distBin, rounds);
-}
+runIfMain(import.meta.url, benchMeta);

@@ -11,8 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { REF_DIR, median, printTable } from './harness.mjs';
+import { REF_DIR, median, printTable, runIfMain } from './harness.mjs';
 
 const MAPPINGS = [
   { hostPort: 8080, containerPort: 80, protocol: 'tcp' },
@@ -90,9 +89,4 @@ export function benchPortmap(distBin, rounds) {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--rounds');
-  const rounds = i > 0 ? Number(process.argv[i + 1]) : 20;
-  const distBin = process.env.TSCNI_BIN_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bin');
-  benchPortmap(distBin, rounds);
-}
+runIfMain(import.meta.url, benchPortmap);
