@@ -2,6 +2,7 @@
 // same loop so both see the same machine noise, and report medians. No timing is asserted anywhere:
 // the machine is shared and noisy, so numbers are reported, never tested.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,4 +56,27 @@ export function runIfMain(moduleUrl, bench) {
   const i = process.argv.indexOf('--rounds');
   const rounds = i > 0 ? Number(process.argv[i + 1]) : 20;
   bench(process.env.TSCNI_BIN_DIR ?? path.resolve(path.dirname(file), '../../dist/bin'), rounds);
+}
+
+/**
+ * Runs `file args` under GNU time (`/usr/bin/time -f ... -o <file>`): the wall ms seen from here plus
+ * what the kernel accounted to that process and the children it waited for (wait4's rusage): user and
+ * system CPU ms and the peak RSS (VmHWM) in KB. The same wrapper for ours and the Go reference, so the
+ * plugin process itself is measured (time is a fork + exec + wait4: no work of its own in the numbers).
+ * Throws on a non-zero exit. Returns { ms, userMs, sysMs, rssKB, out }.
+ */
+export function timeRusage(file, args, env, stdin, tmpFile) {
+  const t0 = process.hrtime.bigint();
+  const res = spawnSync(GNU_TIME, ['-f', '%U %S %M', '-o', tmpFile, file, ...args], { env: { PATH: process.env.PATH, ...env }, input: stdin, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (res.status !== 0) throw new Error(`${[file, ...args].join(' ')} ${env.CNI_COMMAND ?? ''} failed: ${`${res.stdout}${res.stderr}`.replace(/\s+/g, ' ')}`);
+  return { ms, ...parseRusage(fs.readFileSync(tmpFile, 'utf8')), out: res.stdout };
+}
+
+export const GNU_TIME = '/usr/bin/time';
+
+/** GNU time's last line "%U %S %M" (seconds, seconds, KB). */
+export function parseRusage(text) {
+  const [u, s, m] = text.trim().split('\n').at(-1).split(/\s+/).map(Number);
+  return { userMs: u * 1000, sysMs: s * 1000, rssKB: m };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // host-local ADD/DEL wall time, ours (dist/bin/host-local) next to the Go reference
-// (/usr/lib/cni/host-local), at 0, 1,000 and 5,000 existing leases, in one run.
+// (/usr/lib/cni/host-local), at 0, 1,000, 5,000 and 20,000 existing leases, interleaved in one run.
 //
 //   node scripts/bench/ipam.mjs [--runs N]      (TSCNI_BIN_DIR overrides dist/bin)
 //
@@ -14,22 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
-const IMPLS = [
-  ['tscni', path.join(process.env.TSCNI_BIN_DIR ?? path.join(repo, 'dist/bin'), 'host-local')],
-  ['go-1.1.1', '/usr/lib/cni/host-local'],
-];
-const SIZES = [0, 1000, 5000];
+const SIZES = [0, 1000, 5000, 20000];
 const NET = 'benchnet';
-
-for (const [name, bin] of IMPLS) {
-  if (!fs.existsSync(bin)) {
-    process.stderr.write(`bench/ipam: ${name} binary ${bin} is missing${name === 'tscni' ? ' (run npm run build)' : ''}\n`);
-    process.exit(1);
-  }
-}
-
 const ipOf = (i) => `10.70.${Math.floor((i + 2) / 256)}.${(i + 2) % 256}`;
 
 function fill(dataDir, n) {
@@ -60,33 +46,56 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const rows = [];
-for (const size of SIZES) {
+/**
+ * Every size, ours and the reference interleaved call by call (each its own freshly filled dataDir);
+ * returns rows {label, rounds, ours, ref} (ADD and DEL per size) plus the first ADDs.
+ */
+export function benchIpam(distBin, runs, sizes = SIZES) {
+  const IMPLS = [
+    ['tscni', path.join(distBin, 'host-local')],
+    ['go-1.1.1', '/usr/lib/cni/host-local'],
+  ];
   for (const [name, bin] of IMPLS) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tscni-ipam-bench-'));
+    if (!fs.existsSync(bin)) throw new Error(`bench/ipam: ${name} binary ${bin} is missing${name === 'tscni' ? ' (run npm run build)' : ''}`);
+  }
+  const rows = [];
+  const firsts = [];
+  for (const size of sizes) {
+    const dirs = IMPLS.map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'tscni-ipam-bench-')));
     try {
-      fill(dataDir, size);
-      const conf = JSON.stringify({
-        cniVersion: '1.0.0',
-        name: NET,
-        ipam: { type: 'host-local', dataDir, subnet: '10.70.0.0/16' },
+      const confs = dirs.map((dataDir) => {
+        fill(dataDir, size);
+        return JSON.stringify({ cniVersion: '1.0.0', name: NET, ipam: { type: 'host-local', dataDir, subnet: '10.70.0.0/16' } });
       });
-      const first = call(bin, conf, 'ADD', 'warm');
-      call(bin, conf, 'DEL', 'warm');
-      const adds = [];
-      const dels = [];
-      for (let i = 0; i < RUNS; i++) adds.push(call(bin, conf, 'ADD', `b${i}`));
-      for (let i = 0; i < RUNS; i++) dels.push(call(bin, conf, 'DEL', `b${i}`));
-      rows.push({ leases: size, impl: name, first, add: median(adds), del: median(dels) });
+      const first = IMPLS.map(([, bin], k) => {
+        const ms = call(bin, confs[k], 'ADD', 'warm');
+        call(bin, confs[k], 'DEL', 'warm');
+        return ms;
+      });
+      const adds = [[], []];
+      const dels = [[], []];
+      for (let i = 0; i < runs; i++) for (const k of i % 2 ? [1, 0] : [0, 1]) adds[k].push(call(IMPLS[k][1], confs[k], 'ADD', `b${i}`));
+      for (let i = 0; i < runs; i++) for (const k of i % 2 ? [1, 0] : [0, 1]) dels[k].push(call(IMPLS[k][1], confs[k], 'DEL', `b${i}`));
+      const n = size.toLocaleString('en-US');
+      rows.push({ label: `host-local ADD, ${n} leases`, rounds: runs, ours: median(adds[0]), ref: median(adds[1]) });
+      rows.push({ label: `host-local DEL, ${n} leases`, rounds: runs, ours: median(dels[0]), ref: median(dels[1]) });
+      firsts.push({ leases: size, ours: first[0], ref: first[1] });
     } finally {
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     }
   }
+  const f = (ms) => `${ms.toFixed(1)} ms`.padStart(10);
+  process.stdout.write(`\nhost-local alone, median of ${runs} calls each, interleaved (wall time, process start included; first ADD = the first call on a freshly filled directory, not in the medians)\n`);
+  process.stdout.write(`${'leases'.padStart(6)}  ${'impl'.padEnd(9)} ${'ADD'.padStart(10)} ${'DEL'.padStart(10)} ${'first ADD'.padStart(10)}\n`);
+  sizes.forEach((size, i) => {
+    const [add, del] = [rows[2 * i], rows[2 * i + 1]];
+    process.stdout.write(`${String(size).padStart(6)}  ${'tscni'.padEnd(9)} ${f(add.ours)} ${f(del.ours)} ${f(firsts[i].ours)}\n`);
+    process.stdout.write(`${String(size).padStart(6)}  ${'go-1.1.1'.padEnd(9)} ${f(add.ref)} ${f(del.ref)} ${f(firsts[i].ref)}\n`);
+  });
+  return { rows, firsts };
 }
 
-const f = (ms) => `${ms.toFixed(1)} ms`.padStart(10);
-process.stdout.write(`host-local, median of ${RUNS} calls (wall time, process start included)\n`);
-process.stdout.write(`${'leases'.padStart(6)}  ${'impl'.padEnd(9)} ${'ADD'.padStart(10)} ${'DEL'.padStart(10)} ${'first ADD'.padStart(10)}\n`);
-for (const r of rows) {
-  process.stdout.write(`${String(r.leases).padStart(6)}  ${r.impl.padEnd(9)} ${f(r.add)} ${f(r.del)} ${f(r.first)}\n`);
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const runsArg = process.argv.indexOf('--runs');
+  benchIpam(process.env.TSCNI_BIN_DIR ?? path.join(repo, 'dist/bin'), runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15);
 }
