@@ -3,6 +3,7 @@
 // no package). The ratio bars start at 0; a line marks 1x (parity).
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -17,7 +18,7 @@ export function renderMarkdown(meta, groups) {
   const out = [
     `# tscni bench, ${meta.date}`,
     '',
-    `\`npm run bench ${meta.args.join(' ')}\` on ${meta.host}: ${meta.cpus} CPUs, ${meta.kernel}; tscni ${meta.commit}, Node ${meta.node} embedded; Go reference: ${meta.ref}.`,
+    `\`npm run bench${meta.args.length ? ` -- ${meta.args.join(' ')}` : ''}\` on ${meta.host}: ${meta.cpus} CPUs, ${meta.kernel}; tscni ${meta.commit}, Node ${meta.node} embedded; Go reference: ${meta.ref}.`,
     `Medians of ${meta.rounds} rounds, ours and the reference interleaved in one run; wall times in ms, process start included.`,
     '',
     '![tscni / Go per case](' + `${meta.date}.svg` + ')',
@@ -49,27 +50,38 @@ export function renderSvg(meta, groups) {
     `<text x="10" y="38" fill="#555">${esc(`${meta.date}, median of ${meta.rounds} rounds, ${meta.cpus} CPUs, tscni ${meta.commit}`)}</text>`,
   ];
   for (let t = 0; t <= maxRatio; t++) {
-    out.push(`<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${top + bars.length * rowH}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`);
+    if (t !== 1) out.push(`<line x1="${x(t)}" y1="${top - 4}" x2="${x(t)}" y2="${top + bars.length * rowH}" stroke="#ddd"/>`);
     out.push(`<text x="${x(t)}" y="${top + bars.length * rowH + 14}" text-anchor="middle" fill="#333">${t}x</text>`);
   }
   let prevGroup = '';
+  const values = [];
   bars.forEach((b, i) => {
     const y = top + i * rowH;
     if (b.group !== prevGroup && i > 0) out.push(`<line x1="10" y1="${y}" x2="${width - 10}" y2="${y}" stroke="#bbb" stroke-dasharray="3,3"/>`);
     prevGroup = b.group;
     out.push(`<text x="${labelW - 6}" y="${y + 13}" text-anchor="end">${esc(`${b.group}: ${b.label}`.slice(0, 80))}</text>`);
     out.push(`<rect x="${labelW}" y="${y + 3}" width="${Math.max(1, x(b.ratio) - labelW).toFixed(1)}" height="${rowH - 6}" fill="${color(b.ratio)}"/>`);
-    out.push(`<text x="${(x(b.ratio) + 4).toFixed(1)}" y="${y + 13}" fill="#000">${b.ratio.toFixed(2)}x</text>`);
+    values.push(`<text x="${(x(b.ratio) + 4).toFixed(1)}" y="${y + 13}" fill="#000">${b.ratio.toFixed(2)}x</text>`);
   });
-  out.push('</svg>');
+  // Parity on top of the bars (a bar that ends near 1x does not hide it), the values on top of it.
+  out.push(`<line x1="${x(1)}" y1="${top - 4}" x2="${x(1)}" y2="${top + bars.length * rowH}" stroke="#000" stroke-width="1.5" stroke-opacity="0.6"/>`);
+  out.push(...values.map((v) => v.replace('fill="#000">', 'fill="#000" stroke="#fff" stroke-width="3" paint-order="stroke">')), '</svg>');
   return `${out.join('\n')}\n`;
 }
 
-export function writeResults(dir, meta, groups) {
+export function writeResults(dir, meta, groups, { json = true } = {}) {
   fs.mkdirSync(dir, { recursive: true });
   const base = path.join(dir, meta.date);
-  fs.writeFileSync(`${base}.json`, `${JSON.stringify({ ...meta, groups }, null, 2)}\n`);
+  if (json) fs.writeFileSync(`${base}.json`, `${JSON.stringify({ ...meta, groups }, null, 2)}\n`);
   fs.writeFileSync(`${base}.md`, renderMarkdown(meta, groups));
   fs.writeFileSync(`${base}.svg`, renderSvg(meta, groups));
   return [`${base}.json`, `${base}.md`, `${base}.svg`];
+}
+
+// `node scripts/bench/results.mjs bench/results/<date>.json`: draws the .md and .svg again from the
+// recorded numbers (after a change to the rendering; the measurements are not touched).
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const file = path.resolve(process.argv[2] ?? '');
+  const { groups, ...meta } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  process.stdout.write(`${writeResults(path.dirname(file), meta, groups, { json: false }).slice(1).join(', ')}\n`);
 }
