@@ -10,7 +10,9 @@ const [bundlePath, outPath] = process.argv.slice(2);
 // The same wrapper and file name as scripts/sea-main.cjs.
 const source = `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(bundlePath, 'utf8')}\n})`;
 // --no-lazy only while compiling: every inner function gets bytecode now. Restored before the cache
-// is written, so the cache carries the default flag hash and the executable (default flags) takes it.
+// is written, so the cache carries the flag hash the executable runs with.
+// The run-time flags of scripts/sea-main.cjs, so the cache's flag hash is the executable's.
+for (const flag of ['--no-opt', '--no-maglev']) v8.setFlagsFromString(flag);
 v8.setFlagsFromString('--no-lazy');
 const script = new vm.Script(source, { filename: 'tscni.cjs' });
 v8.setFlagsFromString('--lazy');
