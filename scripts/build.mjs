@@ -32,7 +32,29 @@ fs.mkdirSync(path.join(root, 'build'), { recursive: true });
 // previous dist/) may overlap on a developer machine.
 const bundle = path.join(root, `build/tscni.${process.pid}.cjs`);
 const stage = path.join(root, `build/dist.${process.pid}`);
-esbuild.buildSync({
+// `import fs from 'node:fs'` in a CommonJS bundle becomes `__toESM(require('node:fs'))` in every
+// importing module: a fresh copy of the module object with one getter per export (~100 for fs),
+// ~0.6 ms of every call over the 47 imports. These modules import one shared ESM view of each
+// builtin instead: the builtin as default export, its plain (non-getter) properties as named ones.
+const builtinViews = {
+  name: 'builtin-views',
+  setup(build) {
+    build.onResolve({ filter: /^node:(fs|path|net|os)$/ }, (args) =>
+      args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin-view' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'builtin-view' }, (args) => {
+      const names = Object.entries(Object.getOwnPropertyDescriptors(require(args.path)))
+        .filter(([name, d]) => 'value' in d && /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'default')
+        .map(([name]) => name);
+      return {
+        contents: `const m = require(${JSON.stringify(args.path)});\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
+await esbuild.build({
+  plugins: [builtinViews],
   entryPoints: [path.join(root, 'cmd/tscni/main.ts')],
   bundle: true,
   platform: 'node',
