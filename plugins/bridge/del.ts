@@ -15,7 +15,9 @@ function deleteContainerLink(netnsPath: string, ifName: string): void {
   using cont = Netlink.open(ns);
   const link = cont.findLink(ifName);
   if (!link) return;
+  trace('link found');
   try {
+    // The kernel's own veth teardown (synchronize_net) is most of a DEL's time.
     cont.deleteLink(link);
   } catch (err) {
     if (!isErrno(err, 'ENODEV')) throw new Error(`failed to delete ${JSON.stringify(ifName)}: ${(err as Error).message}`, { cause: err });

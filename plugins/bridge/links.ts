@@ -38,9 +38,10 @@ export function bridgeByName(host: Netlink, name: string): Link {
 export function ensureBridge(host: Netlink, spec: BridgeSpec): Link {
   const fail = (msg: string, err?: unknown): Error =>
     new Error(`failed to create bridge ${q(spec.name)}: ${msg}`, err === undefined ? undefined : { cause: err });
-  // Usually the bridge exists: look first (one round trip), create only when missing. A concurrent
-  // ADD may create it in between: EEXIST then means "use it".
-  if (!host.findLink(spec.name)) {
+  // Usually the bridge exists: one lookup answers it all. Only when it is missing is it created and
+  // read back. A concurrent ADD may create it in between: EEXIST then means "use it".
+  let br = host.findLink(spec.name);
+  if (!br) {
     try {
       host.createBridge({
         name: spec.name,
@@ -50,12 +51,13 @@ export function ensureBridge(host: Netlink, spec: BridgeSpec): Link {
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw fail(`could not add ${q(spec.name)}: ${describe(err)}`, err);
     }
-  }
-  let br: Link;
-  try {
-    br = bridgeByName(host, spec.name);
-  } catch (err) {
-    throw fail(describe(err), err);
+    try {
+      br = bridgeByName(host, spec.name);
+    } catch (err) {
+      throw fail(describe(err), err);
+    }
+  } else if (br.kind !== 'bridge') {
+    throw fail(`${q(spec.name)} already exists but is not a bridge`);
   }
   if (spec.promiscMode && !br.promisc) {
     try {

@@ -1,7 +1,6 @@
-// Opt-in phase timing for profiling (TSCNI_TRACE=1 in the environment): one stderr line per
-// phase, milliseconds since process start. Silent otherwise.
-const enabled = process.env['TSCNI_TRACE'] === '1';
+// Phase timing of the bridge plugin (TSCNI_TRACE=1): see shared/sys/trace.ts.
+import { tracePhase } from '../../shared/sys/trace.js';
 
 export function trace(phase: string): void {
-  if (enabled) process.stderr.write(`bridge: ${performance.now().toFixed(1)} ms ${phase}\n`);
+  tracePhase('bridge', phase);
 }

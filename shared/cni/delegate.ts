@@ -92,7 +92,9 @@ async function runInProcess(plugin: Plugin, env: NodeJS.ProcessEnv, stdinData: B
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function runExecutable(file: string, env: NodeJS.ProcessEnv, stdinData: Buffer, forward: (s: string) => void): Promise<DelegateOutcome> {
-  const { spawn } = await import('node:child_process');
+  // getBuiltinModule, not import(): loaded only when a delegate is executed, and no dynamic import
+  // in the bundle (the executable runs it through vm.Script, see scripts/sea-main.cjs).
+  const { spawn } = process.getBuiltinModule('node:child_process');
   // The reference retries "text file busy" (a plugin binary being replaced) for up to 5 s.
   for (let attempt = 0; ; attempt++) {
     try {

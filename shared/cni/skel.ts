@@ -12,6 +12,7 @@ import { describeValue, foldGet, isJsonObject, jsonTypeName, type JsonObject } f
 import { goJSONCompact, goJSONIndent } from './json-out.js';
 import type { CmdArgs, Command, Plugin } from './plugin.js';
 import type { Attachment } from './types.js';
+import { tracePhase } from '../sys/trace.js';
 import {
   CURRENT_VERSION,
   MIN_VERSION_FOR,
@@ -245,18 +246,22 @@ async function dispatch(plugin: Plugin, io: SkelIO, out: (s: string) => void, er
   }
   if (command === 'GC') args.validAttachments = decodeAttachments(conf);
 
+  // TSCNI_TRACE=1: the same two marks for every plugin, so per-call plugin time can be compared.
+  tracePhase(plugin.name, `${command} start`);
   switch (command) {
     case 'ADD': {
       const result = await plugin.add(args);
       // Convert before the netns check so a result that cannot be expressed fails first.
       const text = formatResult(result, cniVersion);
       ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
+      tracePhase(plugin.name, 'ADD done');
       out(text);
       return 0;
     }
     case 'DEL':
       await plugin.del(args);
       ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
+      tracePhase(plugin.name, 'DEL done');
       return 0;
     case 'CHECK':
       await plugin.check(args);
