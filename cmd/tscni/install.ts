@@ -16,6 +16,7 @@ import { PLUGIN_NAMES } from './registry.js';
 import { isTscniExecutable } from './install/identity.js';
 import { copyAtomically, linkAtomically, removeStaleTemps, sameContent, syncDir, type LinkKind } from './install/place.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export const DEFAULT_INSTALL_DIR = '/opt/cni/bin';
 /** The name of the one real copy in the install directory; every plugin name points at it. */
@@ -183,7 +184,7 @@ export function installCommand(args: string[]): number {
     else writeStdout(describe(opts, r));
     return 0;
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorText(err);
     if (opts.json) writeStdout(JSON.stringify({ dir: opts.dir, error: msg }, null, 2) + '\n');
     writeStderr(`tscni install: ${msg}\n`);
     return 1;

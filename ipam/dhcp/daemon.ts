@@ -11,6 +11,7 @@ import { encodePacket } from './packet.js';
 import type { Reply, Request } from './protocol.js';
 import { LeaseStore } from './store.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 const MAX_REQUEST = 1 << 20;
 
@@ -121,7 +122,7 @@ function serve(mgr: LeaseManager, conn: net.Socket): void {
         const reply: Reply =
           e instanceof DaemonError
             ? { ok: false, code: e.code, msg: e.message, ...(e.details ? { details: e.details } : {}) }
-            : { ok: false, code: ErrorCode.Internal, msg: e instanceof Error ? e.message : String(e) };
+            : { ok: false, code: ErrorCode.Internal, msg: errorText(e) };
         if (!(e instanceof DaemonError)) log('internal error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
         conn.end(`${JSON.stringify(reply)}\n`);
       },

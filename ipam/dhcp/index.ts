@@ -12,6 +12,7 @@ import { decodePacket } from './packet.js';
 import type { AttachmentRef } from './protocol.js';
 import { leaseResult } from './result.js';
 import { callDaemon, DaemonUnreachable } from './rpc.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 function load(args: CmdArgs): { conf: DhcpNetConf; socketPath: string } {
   const conf = parseConfig<DhcpNetConf>(args.stdinData, v);
@@ -98,7 +99,7 @@ export const plugin: Plugin = {
     try {
       await callDaemon(socketPath, { method: 'status' });
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
+      const why = errorText(e);
       throw new CniError(ErrorCode.NotAvailable, `DHCP daemon is not available at ${socketPath}`, why);
     }
   },

@@ -13,6 +13,7 @@ import { checkAttachment } from './names.js';
 import { INDEX_ROOT } from './owner-index.js';
 import { type RangeSet, rangeContains, rangeSetContains, rangeSetFamily, rangeToString } from './range.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 /** CNI codes for allocation failures (the reference returns them all as 999, "internal"). */
 function allocationCode(kind: AllocationError['kind']): number {
@@ -130,7 +131,7 @@ export function cmdStatus(conf: HostLocalConfig): void {
       return store.leaseNames().map((n) => parseIP(n)!);
     });
   } catch (e) {
-    const reason = e instanceof CniError ? e.message : e instanceof Error ? e.message : String(e);
+    const reason = errorText(e);
     throw notAvailable(`host-local: the lease store ${path.join(root, conf.name)} cannot be written`, reason);
   }
   const exhausted: string[] = [];

@@ -25,6 +25,7 @@ import {
 } from './owner-index.js';
 import type { Store } from './store.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 const LEASE_MODE = 0o600;
@@ -216,5 +217,5 @@ export class DiskStore implements Store {
 }
 
 function ioError(what: string, e: unknown): CniError {
-  return new CniError(ErrorCode.IOFailure, what, e instanceof Error ? e.message : String(e));
+  return new CniError(ErrorCode.IOFailure, what, errorText(e));
 }

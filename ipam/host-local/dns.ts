@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import type { DNS } from '../../shared/cni/types.js';
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export function parseResolvConfText(text: string): DNS {
   const dns: DNS = {};
@@ -38,7 +39,7 @@ export function parseResolvConf(file: string): DNS {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
       `ipam.resolvConf: cannot read ${JSON.stringify(file)}`,
-      e instanceof Error ? e.message : String(e),
+      errorText(e),
     );
   }
   return parseResolvConfText(text);

@@ -5,6 +5,7 @@ import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { formatHashWithPrefix } from '../../shared/firewall/hash.js';
 import { runTool } from '../../shared/firewall/exec.js';
 import { isErrno, type Link, type Netlink } from '../../shared/netlink/index.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 const IFALIASZ = 256;
 const ALIAS_PREFIX = 'tscni bandwidth ';
@@ -59,18 +60,18 @@ export async function createIfb(host: Netlink, o: CreateIfbOptions): Promise<Lin
   try {
     create();
   } catch (err) {
-    if (!noIfbSupport(err)) throw new Error(`adding link: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (!noIfbSupport(err)) throw new Error(`adding link: ${errorText(err)}`, { cause: err });
     let loaded = '';
     try {
       const r = await runTool('modprobe', ['ifb']);
       loaded = r.code === 0 ? '' : `modprobe ifb exited ${r.code}: ${r.stderr.trim()}`;
     } catch (e) {
-      loaded = `modprobe ifb: ${e instanceof Error ? e.message : String(e)}`;
+      loaded = `modprobe ifb: ${errorText(e)}`;
     }
     try {
       create();
     } catch (again) {
-      const why = again instanceof Error ? again.message : String(again);
+      const why = errorText(again);
       throw new CniError(ErrorCode.KernelRefused, `the kernel has no ifb support: cannot create ifb device ${o.name} for egress shaping`, loaded ? `${why}; ${loaded}` : why);
     }
   }

@@ -16,8 +16,8 @@ import { SysError } from '../../shared/sys/libc.js';
 import { createIfb, deleteIfb, formatIfbAlias, ifbName, parseIfbAlias } from './ifb.js';
 import { checkShaping } from './check.js';
 import { createRedirect, createShaping, INGRESS_HANDLE, pschedClock, ROOT_HANDLE, type Undo, usesHtb } from './shaping.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const notChained = (msg: string, details: string): CniError => new CniError(ErrorCode.InvalidNetworkConfig, msg, details);
 
 /**
@@ -172,7 +172,7 @@ async function gc(args: CmdArgs): Promise<void> {
       }
       deleteIfb(host, link.name);
     } catch (err) {
-      errors.push(`${link.name}: ${describe(err)}`);
+      errors.push(`${link.name}: ${errorText(err)}`);
     }
   }
   if (errors.length > 0) throw new CniError(ErrorCode.KernelRefused, 'bandwidth GC failed', errors.join('; '));
@@ -184,7 +184,7 @@ async function status(args: CmdArgs): Promise<void> {
   try {
     pschedClock();
   } catch (err) {
-    throw new CniError(ErrorCode.NotAvailable, 'traffic control is not usable: cannot read /proc/net/psched', describe(err));
+    throw new CniError(ErrorCode.NotAvailable, 'traffic control is not usable: cannot read /proc/net/psched', errorText(err));
   }
 }
 

@@ -8,8 +8,7 @@ import { cmdAdd } from './add.js';
 import { cmdCheck } from './check.js';
 import { isLayer3, loadConf } from './config.js';
 import { cmdDel } from './del.js';
-
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+import { errorText } from '../../shared/sys/error-text.js';
 
 /**
  * GC: forwards to IPAM, and removes the masquerade rules of this network whose attachment is not in
@@ -20,8 +19,8 @@ async function gc(args: CmdArgs): Promise<void> {
   const conf = loadConf(args.stdinData, args.args);
   const valid = args.validAttachments ?? [];
   const errors: string[] = [];
-  const jobs: Promise<void>[] = [gcIPMasq(conf.name, valid).catch((e: unknown) => void errors.push(describe(e)))];
-  if (isLayer3(conf)) jobs.push(ipamGc(conf.ipamType, args).catch((e: unknown) => void errors.push(describe(e))));
+  const jobs: Promise<void>[] = [gcIPMasq(conf.name, valid).catch((e: unknown) => void errors.push(errorText(e)))];
+  if (isLayer3(conf)) jobs.push(ipamGc(conf.ipamType, args).catch((e: unknown) => void errors.push(errorText(e))));
   await Promise.all(jobs);
   if (errors.length > 0) throw new CniError(ErrorCode.IOFailure, 'bridge GC failed', errors.join('; '));
 }

@@ -6,8 +6,8 @@ import { isErrno, type Link, type Netlink, readSysctl, writeSysctl } from '../..
 import { NetlinkSocket } from '../../shared/netlink/socket.js';
 import { setupVeth } from '../../shared/iface/veth.js';
 import { applyPortVlans, planPortVlans, type PortVlanPlan } from './vlan.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const q = (s: string): string => JSON.stringify(s);
 
 export interface BridgeSpec {
@@ -25,7 +25,7 @@ export function bridgeByName(host: Netlink, name: string): Link {
   try {
     link = host.getLink(name);
   } catch (err) {
-    throw new Error(`could not lookup ${q(name)}: ${describe(err)}`, { cause: err });
+    throw new Error(`could not lookup ${q(name)}: ${errorText(err)}`, { cause: err });
   }
   if (link.kind !== 'bridge') throw new Error(`${q(name)} already exists but is not a bridge`);
   return link;
@@ -49,12 +49,12 @@ export function ensureBridge(host: Netlink, spec: BridgeSpec): Link {
         ...(spec.vlanFiltering ? { vlanFiltering: true } : {}),
       });
     } catch (err) {
-      if (!isErrno(err, 'EEXIST')) throw fail(`could not add ${q(spec.name)}: ${describe(err)}`, err);
+      if (!isErrno(err, 'EEXIST')) throw fail(`could not add ${q(spec.name)}: ${errorText(err)}`, err);
     }
     try {
       br = bridgeByName(host, spec.name);
     } catch (err) {
-      throw fail(describe(err), err);
+      throw fail(errorText(err), err);
     }
   } else if (br.kind !== 'bridge') {
     throw fail(`${q(spec.name)} already exists but is not a bridge`);
@@ -63,7 +63,7 @@ export function ensureBridge(host: Netlink, spec: BridgeSpec): Link {
     try {
       host.setPromisc(br, true);
     } catch (err) {
-      throw fail(`could not set promiscuous mode on ${q(spec.name)}: ${describe(err)}`, err);
+      throw fail(`could not set promiscuous mode on ${q(spec.name)}: ${errorText(err)}`, err);
     }
   }
   // We own the routes of this interface (failure ignored, as in the reference: IPv6 may be off).
@@ -78,7 +78,7 @@ export function ensureBridge(host: Netlink, spec: BridgeSpec): Link {
     try {
       host.setLinkUp(br);
     } catch (err) {
-      throw fail(describe(err), err);
+      throw fail(errorText(err), err);
     }
   }
   return br;
@@ -95,13 +95,13 @@ export function attachPort(host: Netlink, br: Link, port: Link, spec: PortSpec):
   try {
     host.setMaster(port, br);
   } catch (err) {
-    throw new Error(`failed to connect ${q(port.name)} to bridge ${br.name}: ${describe(err)}`, { cause: err });
+    throw new Error(`failed to connect ${q(port.name)} to bridge ${br.name}: ${errorText(err)}`, { cause: err });
   }
   try {
     host.setBridgePort(port, { hairpin: spec.hairpin, ...(spec.isolated ? { isolated: true } : {}) });
   } catch (err) {
     const what = spec.isolated ? 'hairpin mode / port isolation' : 'hairpin mode';
-    throw new Error(`failed to setup ${what} for ${port.name}: ${describe(err)}`, { cause: err });
+    throw new Error(`failed to setup ${what} for ${port.name}: ${errorText(err)}`, { cause: err });
   }
   if (spec.vlan.remove || spec.vlan.add.length > 0) {
     // The plugin runs in the host netns: a socket opened now lives there.
@@ -134,14 +134,14 @@ export function ensureAddr(host: Netlink, link: Link, cidr: string, force: boole
       try {
         host.deleteAddress(link, a.address);
       } catch (err) {
-        throw new Error(`could not remove IP address from ${q(link.name)}: ${describe(err)}`, { cause: err });
+        throw new Error(`could not remove IP address from ${q(link.name)}: ${errorText(err)}`, { cause: err });
       }
     }
   }
   try {
     host.addAddress(link, cidr);
   } catch (err) {
-    if (!isErrno(err, 'EEXIST')) throw new Error(`could not add IP address to ${q(link.name)}: ${describe(err)}`, { cause: err });
+    if (!isErrno(err, 'EEXIST')) throw new Error(`could not add IP address to ${q(link.name)}: ${errorText(err)}`, { cause: err });
   }
   // `link` is the bridge as it was before the container's port was added: pinning that MAC keeps the
   // bridge from taking the lowest port MAC (as the reference does, with the link it read first). A
@@ -151,7 +151,7 @@ export function ensureAddr(host: Netlink, link: Link, cidr: string, force: boole
     try {
       host.setMac(link, mac);
     } catch (err) {
-      throw new Error(`could not set bridge's mac: ${describe(err)}`, { cause: err });
+      throw new Error(`could not set bridge's mac: ${errorText(err)}`, { cause: err });
     }
   }
 }
@@ -169,12 +169,12 @@ export function ensureVlanInterface(host: Netlink, br: Link, vlan: number, prese
     pair = setupVeth({ container: host, host, ifName: name, mtu: br.mtu });
     attachPort(host, br, pair.hostVeth, { hairpin: false, isolated: false, vlan: planPortVlans(vlan, [], preserveDefaultVlan) });
   } catch (err) {
-    throw new Error(`faild to create vlan gateway ${q(name)}: ${describe(err)}`, { cause: err });
+    throw new Error(`faild to create vlan gateway ${q(name)}: ${errorText(err)}`, { cause: err });
   }
   try {
     host.setLinkUp(pair.contVeth);
   } catch (err) {
-    throw new Error(`failed to up ${q(name)}: ${describe(err)}`, { cause: err });
+    throw new Error(`failed to up ${q(name)}: ${errorText(err)}`, { cause: err });
   }
   return host.getLink(name);
 }

@@ -13,6 +13,7 @@ import {
 import { type DummyOptions, Netlink } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/dummy.js';
 import { deleteContainerLink, deleteLinkIfPresent } from '../macvlan/lib.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export interface DummyConf {
   cniVersion: string;
@@ -39,7 +40,7 @@ async function add(args: CmdArgs): Promise<Result> {
     try {
       host.createDummy(dummyRequest(args.ifName, ns.fd));
     } catch (err) {
-      throw new Error(`failed to create dummy interface: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`failed to create dummy interface: ${errorText(err)}`, { cause: err });
     }
   }
   using nl = Netlink.open(ns);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { addIptablesIsolation } from './iptables.js';
 import { hostCidr } from './iptables-rules.js';
 import type { FirewallBackend } from './backend.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export const FIREWALLD_NAME = 'org.fedoraproject.FirewallD1';
 const FIREWALLD_PATH = '/org/fedoraproject/FirewallD1';
@@ -35,8 +36,6 @@ function zoneCall(conn: DBusConnection, member: string, zone: string, source: st
   return conn.call({ destination: FIREWALLD_NAME, path: FIREWALLD_PATH, interface: ZONE_INTERFACE, member, signature: 'ss', args: [zone, source] });
 }
 
-const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 export function firewalldBackend(conn: DBusConnection): FirewallBackend {
   return {
     name: 'firewalld',
@@ -52,7 +51,7 @@ export function firewalldBackend(conn: DBusConnection): FirewallBackend {
           } catch (e) {
             // Already in the zone (a repeated ADD, or another attachment's): as the reference, fine.
             if (e instanceof DBusError && e.message.includes(ZONE_ALREADY_SET)) continue;
-            throw new CniError(ErrorCode.IOFailure, `failed to add the address ${source} to ${zone} zone`, describe(e));
+            throw new CniError(ErrorCode.IOFailure, `failed to add the address ${source} to ${zone} zone`, errorText(e));
           }
         }
         // The reference sets up the ingress policy with iptables whatever the backend.
@@ -74,7 +73,7 @@ export function firewalldBackend(conn: DBusConnection): FirewallBackend {
         try {
           [found] = await zoneCall(conn, 'querySource', req.config.zone, source);
         } catch (e) {
-          throw new CniError(ErrorCode.IOFailure, `failed to find the address ${source} in ${req.config.zone} zone`, describe(e));
+          throw new CniError(ErrorCode.IOFailure, `failed to find the address ${source} in ${req.config.zone} zone`, errorText(e));
         }
         if (found !== true) throw checkFailed(`failed to find the address ${source} in ${req.config.zone} zone`);
       }

@@ -18,6 +18,7 @@ import {
   isDpdkDriver, isPciAddress, linkFromAuxDevice, linkFromKernelPath, linkFromPci, pciDriver,
 } from './sysfs.js';
 import { createTempNetns } from './tempns.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export interface HostDeviceConf {
   cniVersion: string;
@@ -32,7 +33,6 @@ export interface HostDeviceConf {
   runtimeConfig?: Record<string, unknown>;
 }
 
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const invalid = (msg: string): CniError => new CniError(ErrorCode.InvalidNetworkConfig, msg);
 
 /** Validates the selectors; a PCI deviceID overrides pciBusID and decides DPDK mode (as the reference). */
@@ -93,7 +93,7 @@ function moveIn(host: Netlink, link: Link, ifName: string, ns: NetnsHandle): Lin
       } catch {
         // nothing more to try
       }
-      throw new Error(`failed to move link ${link.name} into the container as "${ifName}": ${describe(err)}`, { cause: err });
+      throw new Error(`failed to move link ${link.name} into the container as "${ifName}": ${errorText(err)}`, { cause: err });
     }
   }
   using cont = Netlink.open(ns);
@@ -127,7 +127,7 @@ function moveOut(cont: Netlink, link: Link, host: Netlink): void {
     } catch {
       // nothing more to try
     }
-    throw new Error(`failed to return "${link.name}" to the host: ${describe(err)}`, { cause: err });
+    throw new Error(`failed to return "${link.name}" to the host: ${errorText(err)}`, { cause: err });
   }
 }
 

@@ -6,8 +6,7 @@ import { CniError, ErrorCode, ifnameTaken } from '../../shared/cni/errors.js';
 import { runtimeMac, type ConfWithRuntime } from '../../shared/cni/runtime-config.js';
 import { openContainerNetnsIfPresent } from '../../shared/container/netns.js';
 import { isErrno, type Link, Netlink, parseMac, randomVethName, writeSysctl } from '../../shared/netlink/index.js';
-
-export const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+import { errorText } from '../../shared/sys/error-text.js';
 
 export const invalid = (msg: string): CniError => new CniError(ErrorCode.InvalidNetworkConfig, msg);
 
@@ -30,7 +29,7 @@ export function lookupMaster(nl: Netlink, name: string): Link {
     return nl.getLink(name);
   } catch (err) {
     if (isErrno(err, 'ENODEV')) throw invalid(`failed to lookup master "${name}": link not found`);
-    throw new Error(`failed to lookup master "${name}": ${describe(err)}`, { cause: err });
+    throw new Error(`failed to lookup master "${name}": ${errorText(err)}`, { cause: err });
   }
 }
 
@@ -54,7 +53,7 @@ export function chooseMac(conf: ConfWithRuntime & { mac?: string }, cniArgs: str
   try {
     parseMac(mac);
   } catch (err) {
-    throw invalid(`invalid args ${mac} for MAC addr: ${describe(err)}`);
+    throw invalid(`invalid args ${mac} for MAC addr: ${errorText(err)}`);
   }
   return mac.toLowerCase();
 }
@@ -70,7 +69,7 @@ export function createAndRename(container: Netlink, ifName: string, kind: string
   try {
     create(tmp);
   } catch (err) {
-    throw new Error(`failed to create ${kind}: ${describe(err)}`, { cause: err });
+    throw new Error(`failed to create ${kind}: ${errorText(err)}`, { cause: err });
   }
   const link = container.getLink(tmp);
   try {
@@ -81,7 +80,7 @@ export function createAndRename(container: Netlink, ifName: string, kind: string
     } catch {
       // best effort
     }
-    const msg = `failed to rename ${kind} to "${ifName}": ${describe(err)}`;
+    const msg = `failed to rename ${kind} to "${ifName}": ${errorText(err)}`;
     if (isErrno(err, 'EEXIST')) throw ifnameTaken(msg, ifName);
     throw new Error(msg, { cause: err });
   }
@@ -96,7 +95,7 @@ export function deleteLinkIfPresent(nl: Netlink, ifName: string): boolean {
     nl.deleteLink(link);
   } catch (err) {
     if (isErrno(err, 'ENODEV')) return false;
-    throw new Error(`failed to delete "${ifName}": ${describe(err)}`, { cause: err });
+    throw new Error(`failed to delete "${ifName}": ${errorText(err)}`, { cause: err });
   }
   return true;
 }

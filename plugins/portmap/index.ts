@@ -14,8 +14,9 @@ import { containersWithChains, readIptablesTable } from './iptables.js';
 import { checkPorts, forwardPorts, unforwardPorts } from './mapper.js';
 import { deleteStaleUdpConntrack, enableLocalnetRouting } from './node.js';
 import { attachmentKey, type PortmapRecord, portmapStore } from './state.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
-const describe = (e: unknown): string => (e instanceof CniError ? `${e.msg}${e.details ? `: ${e.details}` : ''}` : e instanceof Error ? e.message : String(e));
+const describe = (e: unknown): string => (e instanceof CniError ? `${e.msg}${e.details ? `: ${e.details}` : ''}` : errorText(e));
 
 /** The addresses to forward to, v4 first (the reference's order). */
 function targets(prev: Result, ifName: string): IPNet[] {

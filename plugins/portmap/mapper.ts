@@ -8,8 +8,7 @@ import type { Family, IPNet } from '../../shared/ip/index.js';
 import type { Backend, PortmapConf } from './config.js';
 import { iptablesCheck, iptablesPlan, iptablesSetup, iptablesTeardown, readIptablesTable } from './iptables.js';
 import { type HostportRule, nftCheck, nftListTable, nftSetup, nftTeardown } from './nftables.js';
-
-const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+import { errorText } from '../../shared/sys/error-text.js';
 
 /** Installs the forwarding to each container address (ADD). */
 export async function forwardPorts(backend: Backend, conf: PortmapConf, containerID: string, containers: readonly IPNet[]): Promise<void> {
@@ -62,7 +61,7 @@ export async function unforwardPorts(backend: Backend, network: string, containe
   const tables = await readNatTables();
   const usable = [...tables].filter((entry): entry is [Family, SavedTable] => !(entry[1] instanceof Error));
   if (usable.length === 0) {
-    const why = [...tables].map(([f, e]) => `(ip${f === 6 ? '6' : ''}tables) ${describe(e)}`).join(', ');
+    const why = [...tables].map(([f, e]) => `(ip${f === 6 ? '6' : ''}tables) ${errorText(e)}`).join(', ');
     throw new CniError(ErrorCode.IOFailure, 'neither iptables nor ip6tables is usable', why);
   }
   for (const [family, table] of usable) {

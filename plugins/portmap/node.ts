@@ -8,8 +8,7 @@ import type { Family } from '../../shared/ip/index.js';
 import { Netlink, writeSysctl } from '../../shared/netlink/index.js';
 import { routeGetOutputIfindex } from '../../shared/netlink/route-get.js';
 import type { PortMapping } from './config.js';
-
-const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+import { errorText } from '../../shared/sys/error-text.js';
 
 /**
  * Deletes the UDP conntrack entries whose original destination port is one of the mapped UDP host
@@ -23,7 +22,7 @@ export function deleteStaleUdpConntrack(mappings: readonly PortMapping[], famili
     try {
       deleteConntrackEntries(family, { proto: IPPROTO_UDP, dstPorts: ports });
     } catch (e) {
-      process.stderr.write(`portmap: failed to delete stale UDP conntrack entries (IPv${family}): ${describe(e)}\n`);
+      process.stderr.write(`portmap: failed to delete stale UDP conntrack entries (IPv${family}): ${errorText(e)}\n`);
     }
   }
 }
@@ -47,6 +46,6 @@ export function enableLocalnetRouting(containerIPv4: string): void {
   try {
     writeSysctl(['net', 'ipv4', 'conf', ifName, 'route_localnet'], '1');
   } catch (e) {
-    throw new CniError(ErrorCode.IOFailure, 'unable to enable route_localnet', `net.ipv4.conf.${ifName}.route_localnet: ${describe(e)}`);
+    throw new CniError(ErrorCode.IOFailure, 'unable to enable route_localnet', `net.ipv4.conf.${ifName}.route_localnet: ${errorText(e)}`);
   }
 }

@@ -19,6 +19,7 @@ import {
 import { familyBits, formatIP, ipFamily, mustParsePrefix } from '../../shared/ip/index.js';
 import { type Link, Netlink, readSysctl, RT_SCOPE_HOST, RT_SCOPE_LINK, writeSysctl } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/ptp.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export interface PtpConf {
   cniVersion: string;
@@ -30,7 +31,6 @@ export interface PtpConf {
   dns?: DNS;
 }
 
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 /** 32 or 128: the host prefix length of an address's family. */
 const hostBits = (ip: string): number => familyBits(ipFamily(ip));
 /** The address of "ip/len". */
@@ -53,7 +53,7 @@ export function enableForwarding(ips: readonly IPConfig[]): void {
     try {
       if (readSysctl(key) !== '1') writeSysctl(key, '1');
     } catch (err) {
-      throw new Error(`Could not enable IP forwarding: ${describe(err)}`, { cause: err });
+      throw new Error(`Could not enable IP forwarding: ${errorText(err)}`, { cause: err });
     }
   }
 }
@@ -67,7 +67,7 @@ function ptpContainerRoutes(nl: Netlink, link: Link, ips: readonly IPConfig[]): 
     try {
       nl.deleteRoute({ dst: subnet, ifindex: link.index });
     } catch (err) {
-      throw new Error(`failed to delete route ${subnet} dev ${link.name}: ${describe(err)}`, { cause: err });
+      throw new Error(`failed to delete route ${subnet} dev ${link.name}: ${errorText(err)}`, { cause: err });
     }
     const routes = [
       { dst: `${gw}/${hostBits(gw)}`, ifindex: link.index, scope: RT_SCOPE_LINK, src },
@@ -77,7 +77,7 @@ function ptpContainerRoutes(nl: Netlink, link: Link, ips: readonly IPConfig[]): 
       try {
         nl.addRoute(r);
       } catch (err) {
-        throw new Error(`failed to add route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} dev ${link.name} src ${src}: ${describe(err)}`, { cause: err });
+        throw new Error(`failed to add route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} dev ${link.name} src ${src}: ${errorText(err)}`, { cause: err });
       }
     }
   }
@@ -89,7 +89,7 @@ function ptpHostVeth(host: Netlink, hostVethName: string, ips: readonly IPConfig
   try {
     veth = host.getLink(hostVethName);
   } catch (err) {
-    throw new Error(`failed to lookup "${hostVethName}": ${describe(err)}`, { cause: err });
+    throw new Error(`failed to lookup "${hostVethName}": ${errorText(err)}`, { cause: err });
   }
   for (const ipc of ips) {
     const gw = ipc.gateway as string;
@@ -97,12 +97,12 @@ function ptpHostVeth(host: Netlink, hostVethName: string, ips: readonly IPConfig
     try {
       host.addAddress(veth, `${gw}/${bits}`);
     } catch (err) {
-      if (!isExists(err)) throw new Error(`failed to add IP addr ${gw}/${bits} to veth: ${describe(err)}`, { cause: err });
+      if (!isExists(err)) throw new Error(`failed to add IP addr ${gw}/${bits} to veth: ${errorText(err)}`, { cause: err });
     }
     try {
       host.addRoute({ dst: `${addrOf(ipc.address)}/${bits}`, ifindex: veth.index, scope: RT_SCOPE_HOST });
     } catch (err) {
-      if (!isExists(err)) throw new Error(`failed to add route on host: ${describe(err)}`, { cause: err });
+      if (!isExists(err)) throw new Error(`failed to add route on host: ${errorText(err)}`, { cause: err });
     }
   }
 }
@@ -164,7 +164,7 @@ async function del(args: CmdArgs): Promise<void> {
         try {
           nl.deleteLink(link);
         } catch (err) {
-          throw new Error(`failed to delete "${args.ifName}": ${describe(err)}`, { cause: err });
+          throw new Error(`failed to delete "${args.ifName}": ${errorText(err)}`, { cause: err });
         }
       }
     }
@@ -204,13 +204,13 @@ async function gc(args: CmdArgs): Promise<void> {
   try {
     await ipamGc(ipamType(conf), args);
   } catch (err) {
-    errors.push(err instanceof CniError ? err.msg : describe(err));
+    errors.push(err instanceof CniError ? err.msg : errorText(err));
   }
   // Masquerade rules of this network whose attachment is no longer valid, whatever ipMasq says now.
   try {
     await gcIPMasq(conf.name, args.validAttachments ?? []);
   } catch (err) {
-    errors.push(err instanceof CniError ? `${err.msg}${err.details ? `: ${err.details}` : ''}` : describe(err));
+    errors.push(err instanceof CniError ? `${err.msg}${err.details ? `: ${err.details}` : ''}` : errorText(err));
   }
   if (errors.length > 0) throw new CniError(ErrorCode.IOFailure, 'ptp GC failed', errors.join('; '));
 }

@@ -6,13 +6,13 @@ import {
   type Link, type Netlink, type Route, type RouteSpec, type Rule, RT_SCOPE_LINK, RT_TABLE_MAIN, routeSpecInTable,
 } from '../../shared/netlink/index.js';
 import type { StaticGateways } from './config.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export const FIRST_TABLE_ID = 100;
 /** RTM_F_CLONED: a cached route (route exceptions), never a configured one. */
 const RTM_F_CLONED = 0x200;
 
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const fail = (msg: string, err: unknown): Error => new Error(`${msg}: ${describe(err)}`, { cause: err });
+const fail = (msg: string, err: unknown): Error => new Error(`${msg}: ${errorText(err)}`, { cause: err });
 
 /** One undo step of a partly done ADD. */
 type Undo = () => void;
@@ -30,7 +30,7 @@ export class UndoLog {
       try {
         step();
       } catch (err) {
-        errors.push(describe(err));
+        errors.push(errorText(err));
       }
     }
     this.steps.length = 0;
@@ -174,12 +174,12 @@ export function addTables(nl: Netlink, ifName: string, ips: readonly IPConfig[],
       try {
         nl.replaceRoute({ dst: subnet, src: ip, ifindex: link.index, table: RT_TABLE_MAIN, scope: RT_SCOPE_LINK });
       } catch (err) {
-        o.warn(`Warning: Failed to add subnet route to main table: ${describe(err)}`);
+        o.warn(`Warning: Failed to add subnet route to main table: ${errorText(err)}`);
       }
     }
     for (const r of routes) {
       if (r.scope === RT_SCOPE_LINK) continue;
-      deleteMainRoute(nl, r, undo, (err) => o.warn(`Warning: Failed to delete route: ${describe(err)}`));
+      deleteMainRoute(nl, r, undo, (err) => o.warn(`Warning: Failed to delete route: ${errorText(err)}`));
     }
   } else {
     for (const r of routes) {

@@ -11,6 +11,7 @@ import { IFF_ALLMULTI, IFF_PROMISC, type Link, type Netlink } from '../../shared
 import type { TuningConf } from './config.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
 import { writeFileAtomic } from '../../shared/sys/files.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 export interface LinkOriginals {
   mac?: string;
@@ -134,7 +135,7 @@ export function restoreOriginals(nl: Netlink, link: Link, o: LinkOriginals): str
     try {
       fn();
     } catch (err) {
-      errors.push(`failed to restore ${what}: ${err instanceof Error ? err.message : String(err)}`);
+      errors.push(`failed to restore ${what}: ${errorText(err)}`);
     }
   };
   if (o.mtu) attempt('MTU', () => nl.setMtu(link, o.mtu as number));

@@ -14,8 +14,7 @@ import {
 } from './backup.js';
 import { changesLink, loadDataDir, loadTuningConf, type TuningConf } from './config.js';
 import { checkAllowed, readAllowlist, sysctlFileName } from './sysctl.js';
-
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+import { errorText } from '../../shared/sys/error-text.js';
 
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
@@ -32,7 +31,7 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
  */
 function sysctlError(op: string, file: string, key: string, err: unknown): CniError {
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  const text = ERRNO_TEXT[code] ?? describe(err);
+  const text = ERRNO_TEXT[code] ?? errorText(err);
   const missing = code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
   return new CniError(missing ? ErrorCode.InvalidNetworkConfig : ErrorCode.KernelRefused, `${op} ${file}: ${text}`, `sysctl key ${JSON.stringify(key)}`);
 }
@@ -119,7 +118,7 @@ async function add(args: CmdArgs): Promise<Result> {
       try {
         writeBackup(file, mergeOriginals(earlierText === undefined ? undefined : decodeBackup(earlierText), current));
       } catch (err) {
-        throw new CniError(ErrorCode.IOFailure, `failed to save file ${args.ifName}.json: ${describe(err)}`, `backup ${file}`);
+        throw new CniError(ErrorCode.IOFailure, `failed to save file ${args.ifName}.json: ${errorText(err)}`, `backup ${file}`);
       }
       undo.push(() => (earlierText === undefined ? fs.rmSync(file, { force: true }) : fs.writeFileSync(file, earlierText, { mode: 0o600 })));
       // A failed ADD puts back the values from before this call, not the earlier backup's.
@@ -130,7 +129,7 @@ async function add(args: CmdArgs): Promise<Result> {
       try {
         step();
       } catch (undoErr) {
-        writeStderr(`tuning: undoing a failed ADD: ${describe(undoErr)}\n`);
+        writeStderr(`tuning: undoing a failed ADD: ${errorText(undoErr)}\n`);
       }
     }
     throw err;
@@ -178,7 +177,7 @@ async function del(args: CmdArgs): Promise<void> {
     }
     fs.rmSync(file, { force: true });
   } catch (err) {
-    writeStderr(`tuning: DEL ${args.containerID}/${args.ifName}: ${describe(err)}\n`);
+    writeStderr(`tuning: DEL ${args.containerID}/${args.ifName}: ${errorText(err)}\n`);
   }
 }
 

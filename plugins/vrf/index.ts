@@ -8,6 +8,7 @@ import { type Link, Netlink } from '../../shared/netlink/index.js';
 import { writeStderr } from '../../shared/sys/stdio.js';
 import { loadConf } from './config.js';
 import { addInterface, createVrf, findVrf, slavesOf } from './vrf.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
 const missingPrev = (): CniError => new CniError(ErrorCode.InvalidNetworkConfig, 'missing prevResult from earlier plugin');
 
@@ -42,7 +43,7 @@ function undoAdd(nl: Netlink, vrf: Link, enslaved: Link | undefined, created: bo
     if (enslaved) nl.setMaster(enslaved, 0);
     if (created && slavesOf(nl, vrf).length === 0) nl.deleteLink(vrf);
   } catch (err) {
-    writeStderr(`vrf: undoing a failed ADD: ${err instanceof Error ? err.message : String(err)}\n`);
+    writeStderr(`vrf: undoing a failed ADD: ${errorText(err)}\n`);
   }
 }
 
@@ -59,7 +60,7 @@ async function del(args: CmdArgs): Promise<void> {
     try {
       nl.setMaster(link, 0);
     } catch (err) {
-      throw new Error(`resetMaster: could not reset master to ${args.ifName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`resetMaster: could not reset master to ${args.ifName}: ${errorText(err)}`, { cause: err });
     }
   }
   if (slavesOf(nl, vrf).length === 0) nl.deleteLink(vrf);

@@ -4,9 +4,9 @@ import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { equalIP, parseIP } from '../../shared/ip/index.js';
 import { type Address, type Link, type Netlink, RT_SCOPE_UNIVERSE, routeSpecInTable } from '../../shared/netlink/index.js';
 import { firstFreeVrfTable } from './config.js';
+import { errorText } from '../../shared/sys/error-text.js';
 
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const fail = (msg: string, err: unknown): Error => new Error(`${msg}: ${describe(err)}`, { cause: err });
+const fail = (msg: string, err: unknown): Error => new Error(`${msg}: ${errorText(err)}`, { cause: err });
 
 /** Waits for a restored IPv6 address's local route: 10 ms, 20 ms ... doubling, 8 retries (~2.5 s). */
 export const RESTORE_BACKOFF_MS = 10;

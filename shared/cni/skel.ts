@@ -21,6 +21,7 @@ import {
   incompatibleVersionDetails,
   versionAtLeast,
 } from './versions.js';
+import { errorText } from '../sys/error-text.js';
 
 export interface SkelIO {
   /** Defaults to process.env. */
@@ -313,9 +314,9 @@ export async function runSkel(plugin: Plugin, io: SkelIO = {}): Promise<number> 
       error = e;
     } else if (causedByKernel(e)) {
       // A refusal from the kernel is an answer about the node, not a bug in the plugin.
-      error = new CniError(ErrorCode.KernelRefused, e instanceof Error ? e.message : String(e));
+      error = new CniError(ErrorCode.KernelRefused, errorText(e));
     } else {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorText(e);
       error = new CniError(ErrorCode.Internal, message);
       err(`${plugin.name}: internal error: ${e instanceof Error && e.stack ? e.stack : message}\n`);
     }

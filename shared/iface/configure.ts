@@ -14,8 +14,7 @@ import type { IPConfig, Result, Route } from '../cni/types.js';
 import { assignInterface } from '../ipam/index.js';
 import { formatNetwork, ipFamily, mustParsePrefix } from '../ip/index.js';
 import { isErrno, type Link, type Netlink, readSysctl, writeSysctl } from '../netlink/index.js';
-
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+import { errorText } from '../sys/error-text.js';
 
 /** Go's `%v` of an IPConfig is unreadable; this names the address (and gateway) instead. */
 const describeIP = (ipc: IPConfig): string => (ipc.gateway ? `${ipc.address} (gateway ${ipc.gateway})` : ipc.address);
@@ -37,14 +36,14 @@ function enableIPv6(nl: Netlink, ifName: string): void {
         value = readSysctl(key);
       } catch (err) {
         // IPv6 absent in this kernel/netns: the address add below reports the real problem.
-        process.stderr.write(`configure: failed to read sysctl net/ipv6/conf/${iface}/disable_ipv6: ${describe(err)}\n`);
+        process.stderr.write(`configure: failed to read sysctl net/ipv6/conf/${iface}/disable_ipv6: ${errorText(err)}\n`);
         continue;
       }
       if (value === '0') continue;
       try {
         writeSysctl(key, '0');
       } catch (err) {
-        throw new Error(`failed to enable IPv6 for interface "${iface}" (net/ipv6/conf/${iface}/disable_ipv6=${value}): ${describe(err)}`, { cause: err });
+        throw new Error(`failed to enable IPv6 for interface "${iface}" (net/ipv6/conf/${iface}/disable_ipv6=${value}): ${errorText(err)}`, { cause: err });
       }
     }
     try {
@@ -106,13 +105,13 @@ export async function configureIface(nl: Netlink, ifName: string, result: Result
   try {
     link = nl.getLink(ifName);
   } catch (err) {
-    throw new Error(`failed to lookup "${ifName}": ${describe(err)}`, { cause: err });
+    throw new Error(`failed to lookup "${ifName}": ${errorText(err)}`, { cause: err });
   }
 
   try {
     nl.setLinkUp(link);
   } catch (err) {
-    throw new Error(`failed to set "${ifName}" UP: ${describe(err)}`, { cause: err });
+    throw new Error(`failed to set "${ifName}" UP: ${errorText(err)}`, { cause: err });
   }
 
   let v4gw: string | undefined;
@@ -132,7 +131,7 @@ export async function configureIface(nl: Netlink, ifName: string, result: Result
     try {
       nl.addAddress(link, ipc.address);
     } catch (err) {
-      throw new Error(`failed to add IP addr ${describeIP(ipc)} to "${ifName}": ${describe(err)}`, { cause: err });
+      throw new Error(`failed to add IP addr ${describeIP(ipc)} to "${ifName}": ${errorText(err)}`, { cause: err });
     }
     if (ipc.gateway !== undefined) {
       if (isV6(ipc.gateway)) v6gw ??= ipc.gateway;
@@ -147,7 +146,7 @@ export async function configureIface(nl: Netlink, ifName: string, result: Result
     try {
       nl.addRouteEcmp(spec);
     } catch (err) {
-      throw new Error(`failed to add route '${r.dst} via ${spec.gw ?? '<nil>'} dev ${ifName}': ${describe(err)}`, { cause: err });
+      throw new Error(`failed to add route '${r.dst} via ${spec.gw ?? '<nil>'} dev ${ifName}': ${errorText(err)}`, { cause: err });
     }
   }
 }

@@ -7,6 +7,7 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import type { DNS, IPConfig, Result } from '../cni/types.js';
 import { versionAtLeast } from '../cni/versions.js';
 import { ipFamily } from '../ip/index.js';
+import { errorText } from '../sys/error-text.js';
 
 /** The part of a decoded config this module reads. */
 export interface ConfWithIpam {
@@ -53,7 +54,7 @@ export async function ipamDelQuietly(type: string, args: Args): Promise<void> {
   try {
     await delegateDel(type, args.stdinData, args.env);
   } catch (err) {
-    process.stderr.write(`failed to release IPAM allocation during rollback: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`failed to release IPAM allocation during rollback: ${errorText(err)}\n`);
   }
 }
 
@@ -116,7 +117,7 @@ export class Rollback {
       try {
         await fn();
       } catch (err) {
-        process.stderr.write(`rollback step failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.stderr.write(`rollback step failed: ${errorText(err)}\n`);
       }
     }
     this.undo.length = 0;

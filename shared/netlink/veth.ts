@@ -8,6 +8,7 @@ import { isErrno } from './errors.js';
 import type { Netlink } from './handle.js';
 import type { Link, NetnsRef } from './link-types.js';
 import { writeSysctl } from './sysctl.js';
+import { errorText } from '../sys/error-text.js';
 
 export interface SetupVethOptions {
   /** Handle of the container netns: the container end is created here. */
@@ -41,8 +42,6 @@ function hostNetnsOf(host: Netlink): NetnsRef {
   return host.netns ?? '/proc/thread-self/ns/net';
 }
 
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 /** Creates the pair; errors carry the reference's wording so plugins can pass them on unchanged. */
 export function setupVeth(o: SetupVethOptions): VethPair {
   let hostName = '';
@@ -53,7 +52,7 @@ export function setupVeth(o: SetupVethOptions): VethPair {
       o.container.createVeth({ name: o.ifName, peerName: hostName, peerNetns: hostNetnsOf(o.host), mtu: o.mtu, mac: o.mac });
       created = true;
     } catch (err) {
-      if (!isErrno(err, 'EEXIST')) throw new Error(`failed to make veth pair: ${describe(err)}`, { cause: err });
+      if (!isErrno(err, 'EEXIST')) throw new Error(`failed to make veth pair: ${errorText(err)}`, { cause: err });
       // Only a collision of a name we drew ourselves is worth another draw.
       const retry = o.hostVethName === undefined && o.host.findLink(hostName) !== undefined && o.container.findLink(o.ifName) === undefined;
       if (!retry) throw new Error(`container veth name ("${o.ifName}") peer provided ("${hostName}") already exists`, { cause: err });
@@ -67,12 +66,12 @@ export function setupVeth(o: SetupVethOptions): VethPair {
   try {
     hostVeth = o.host.getLink(hostName);
   } catch (err) {
-    throw new Error(`failed to lookup "${hostName}" in "${String(o.host.netns ?? 'current netns')}": ${describe(err)}`, { cause: err });
+    throw new Error(`failed to lookup "${hostName}" in "${String(o.host.netns ?? 'current netns')}": ${errorText(err)}`, { cause: err });
   }
   try {
     o.host.setLinkUp(hostVeth);
   } catch (err) {
-    throw new Error(`failed to set "${hostName}" up: ${describe(err)}`, { cause: err });
+    throw new Error(`failed to set "${hostName}" up: ${errorText(err)}`, { cause: err });
   }
   // The plugin owns this interface's routes; a failure here is ignored, as in the reference.
   try {
