@@ -15,8 +15,9 @@ import { type Bandwidth, type BandwidthConf, type Direction, loadConf, withSubne
 import { SysError } from '../../shared/sys/libc.js';
 import { createIfb, deleteIfb, formatIfbAlias, ifbName, parseIfbAlias } from './ifb.js';
 import { checkShaping } from './check.js';
-import { createRedirect, createShaping, INGRESS_HANDLE, pschedClock, ROOT_HANDLE, type Undo, usesHtb } from './shaping.js';
+import { createRedirect, createShaping, INGRESS_HANDLE, pschedClock, ROOT_HANDLE, usesHtb } from './shaping.js';
 import { errorText } from '../../shared/sys/error-text.js';
+import { Rollback } from '../../shared/ipam/index.js';
 
 const notChained = (msg: string, details: string): CniError => new CniError(ErrorCode.InvalidNetworkConfig, msg, details);
 
@@ -60,23 +61,6 @@ function naming<T>(prefix: string, dir: 'ingress' | 'egress', d: Direction, fn: 
   }
 }
 
-/** Runs `fn` with the undo list; a failure undoes (in reverse) what was created, then rethrows. */
-async function withRollback<T>(fn: (undos: Undo[]) => Promise<T>): Promise<T> {
-  const undos: Undo[] = [];
-  try {
-    return await fn(undos);
-  } catch (err) {
-    for (const undo of undos.reverse()) {
-      try {
-        undo();
-      } catch {
-        // best effort: the original error is the one to report
-      }
-    }
-    throw err;
-  }
-}
-
 async function add(args: CmdArgs): Promise<Result> {
   const loaded = loadConf(args);
   const prev = args.prevResult;
@@ -89,12 +73,13 @@ async function add(args: CmdArgs): Promise<Result> {
   using tc = TrafficControl.open();
   const htb = usesHtb(bw);
   const result: Result = { ...prev, cniVersion: args.cniVersion, interfaces: [...(prev.interfaces ?? [])] };
-  await withRollback(async (undos) => {
+  const rollback = new Rollback();
+  await rollback.guard(async () => {
     if (bw.ingress) {
       // Into the container: shaped (or, with unshapedSubnets, spared) by destination.
       const exclude = bw.unshaped.length > 0;
       const ingress = bw.ingress;
-      undos.push(naming(bw.keyPrefix, 'ingress', ingress, () => createShaping(tc, veth.index, ingress, exclude ? bw.unshaped : bw.shaped, exclude, htb)));
+      rollback.add(naming(bw.keyPrefix, 'ingress', ingress, () => createShaping(tc, veth.index, ingress, exclude ? bw.unshaped : bw.shaped, exclude, htb)));
     }
     if (bw.egress) {
       const name = ifbName(conf.name, args.containerID);
@@ -102,9 +87,9 @@ async function add(args: CmdArgs): Promise<Result> {
       const txQLen = htb ? Math.max(veth.txQLen, 1000) : 0;
       const alias = formatIfbAlias({ network: conf.name, containerID: args.containerID, ifName: args.ifName, hostVeth: iface.name });
       const ifb = await createIfb(host, { name, mtu: veth.mtu, txQLen, alias });
-      undos.push(() => deleteIfb(host, name));
+      rollback.add(() => deleteIfb(host, name));
       result.interfaces?.push({ name, mac: ifb.mac ?? '' });
-      undos.push(createRedirect(tc, veth.index, ifb.index));
+      rollback.add(createRedirect(tc, veth.index, ifb.index));
       const include = bw.shaped.length > 0;
       const egress = bw.egress;
       naming(bw.keyPrefix, 'egress', egress, () => createShaping(tc, ifb.index, egress, include ? bw.shaped : bw.unshaped, !include, htb));
