@@ -11,9 +11,11 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 # packages: a driver built on containerd's own CNI library (GOPATH mode, offline); conntrack and socat:
 # independent oracles and traffic for portmap's tests; jq: the one tool scripts/exec-plugins.sh needs;
 # strace: fault injection (link() refused) in the install tests; time (GNU time): CPU and peak RSS per
-# call in `npm run bench`.
+# call in `npm run bench`; etcd-server and etcd-client: a real 3-member etcd for cluster-ipam and the
+# overlay agent's tests; iperf3: cross-node throughput in `npm run bench`.
 for p in iproute2 iptables nftables dnsmasq-base containernetworking-plugins iputils-ping strace podman runc busybox-static \
-  dbus-daemon golang-go golang-github-containerd-go-cni-dev golang-github-appc-cni-dev conntrack socat kmod jq time; do
+  dbus-daemon golang-go golang-github-containerd-go-cni-dev golang-github-appc-cni-dev conntrack socat kmod jq time \
+  etcd-server etcd-client iperf3; do
   have_pkg "$p" || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
