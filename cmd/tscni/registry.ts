@@ -85,6 +85,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     description: 'CNI vrf plugin',
     load: async () => (await import('../../plugins/vrf/index.js')).plugin,
   },
+  flannel: {
+    description: 'CNI flannel plugin',
+    load: async () => (await import('../../plugins/flannel/index.js')).plugin,
+  },
 };
 
 export const PLUGIN_NAMES: readonly string[] = Object.keys(PLUGINS);
