@@ -4,7 +4,7 @@
 // remote VTEP MAC -> remote public IP, NTF_SELF). Builders and parsers are pure; VxlanControl owns
 // one NETLINK_ROUTE socket in the namespace current when it is opened (like TrafficControl).
 import {
-  AF_BRIDGE, AF_UNSPEC, IFINFOMSG_LEN, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, NDA_DST, NDA_LLADDR, NDMSG_LEN,
+  AF_BRIDGE, AF_UNSPEC, IFINFOMSG_LEN, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_LINKINFO, NDA_DST, NDA_LLADDR, NDMSG_LEN,
   NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NUD_PERMANENT, RTM_DELNEIGH, RTM_GETLINK, RTM_GETNEIGH, RTM_NEWLINK,
   RTM_NEWNEIGH,
 } from './constants.js';
@@ -13,7 +13,7 @@ import { formatMac, parseMac } from './ipaddr.js';
 import { checkIfName, ifinfomsg, newLinkMessage } from './link-build.js';
 import type { CommonLinkOptions, Link } from './link-types.js';
 import { parseLink } from './link-parse.js';
-import { attrU16, attrU32, attrU8, MessageBuilder, type NlMsg, parseAttrs, parseNested } from './message.js';
+import { attrU32, attrU8, MessageBuilder, type NlMsg, parseAttrs, parseNested } from './message.js';
 import { ndmsg } from './neighbors.js';
 import { NetlinkSocket } from './socket.js';
 import { isErrno } from './errors.js';
