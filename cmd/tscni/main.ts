@@ -21,6 +21,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   ls: runner,
   version: runner,
   install: async (argv) => (await import('./install.js')).installCommand(argv.slice(1)),
+  overlay: async (argv) => (await import('./overlay/index.js')).overlayCommand(argv.slice(1)),
 };
 
 function pickPlugin(): { name: string; argvRest: string[] } | undefined {
