@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createNetns, ipJson, netnsPath, removeAllNetns } from '../../helpers/netns.js';
 import { normalize, removeDir, tempDir } from '../../helpers/node-rig.js';
-import { DIST_BIN, REF_BIN, runPluginInNetns } from '../../helpers/plugin.js';
+import { type CniEnv, DIST_BIN, REF_BIN, runPluginInNetns } from '../../helpers/plugin.js';
 
 type Json = Record<string, any>;
 let dir = '';
@@ -35,7 +35,7 @@ function conf(extra: Json = {}, version = '1.0.0'): Json {
 }
 
 function run(command: string, c: Json, opts: { id?: string; netns?: string; cniPath?: string } = {}): { status: number; json: Json | undefined; stderr: string; stdout: string } {
-  const env: Record<string, string> = { CNI_COMMAND: command, CNI_PATH: opts.cniPath ?? DIST_BIN };
+  const env: CniEnv = { CNI_COMMAND: command, CNI_PATH: opts.cniPath ?? DIST_BIN };
   if (command !== 'GC' && command !== 'STATUS') {
     env['CNI_CONTAINERID'] = opts.id ?? 'tov-ctr';
     env['CNI_IFNAME'] = 'eth0';
