@@ -6,6 +6,7 @@
 //   alone, per backend), portmap, ipam (host-local alone at 0 / 1,000 / 5,000 / 20,000 leases), dhcp,
 //   runner (the podman default list through `dist/tscni add|del`), rss (VERSION against `node -e 0`,
 //   CPU and peak RSS per call), burst (30 parallel ADDs, then DELs, on one bridge+ipMasq network)
+//   overlay (pod-to-pod iperf3 throughput across two nodes over VXLAN vs on one bridge, as a ratio)
 //   --quick: 3 rounds, host-local at 0 and 1,000 leases, one burst: a smoke run of every group.
 //   A full run (no --only, no --quick) writes bench/results/<YYYY-MM-DD>.{json,md,svg}; --write forces
 //   it, --no-write skips it.
@@ -77,6 +78,7 @@ const sections = {
     const note = `Checked after every burst: ${checks.length} bursts, each 30 calls exit 0, 30 distinct IPs, 30 veths, 30 leases and nat rules for the subnet after ADD; after DEL 0 veths, 0 lease files, 0 nat rules (iptables-save -t nat, nft list ruleset). CPU = mean user+sys ms per call. 30 calls x CPU per call / 2 cores is a lower bound on the burst's wall time.`;
     return { title: '30 containers ADDed in parallel on one bridge+host-local+ipMasq network, then DELed in parallel (wall ms of the whole burst)', rows, checks, table: burstTable(rows), note };
   },
+  overlay: async () => ({ title: 'pod-to-pod throughput across nodes over VXLAN (tscni overlay + flannel) vs on one bridge, iperf3', ...script('overlay.mjs', quick ? ['--seconds', '2', '--runs', '1'] : [])() }),
 };
 process.stdout.write(`tscni bench: ${rounds} rounds per case, ours and reference interleaved; medians in ms\n`);
 const groups = [];
