@@ -147,7 +147,7 @@ export class OverlayAgent {
 
     if (this.flags.ipMasq) {
       this.masqBackend = await chooseMasqBackend(cfg.enableNFTables);
-      await setupMasq(this.masqBackend, cfg.network, subnetText(acquired.subnet));
+      for (const e of await setupMasq(this.masqBackend, cfg.network, subnetText(acquired.subnet))) log(`removing the other firewall's masquerade rules: ${e}`);
       log(`masquerading traffic leaving ${cfg.network} (${this.masqBackend})`);
     }
     writeSubnetFile(this.flags.subnetFile, subnetEnvText(cfg.network, acquired.subnet, mtu, this.flags.ipMasq));

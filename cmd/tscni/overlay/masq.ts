@@ -67,23 +67,32 @@ export async function chooseMasqBackend(enableNFTables: boolean): Promise<MasqBa
   return (await checkMasqBackendUsable('nftables')).ok ? 'nftables' : 'iptables';
 }
 
-export async function setupMasq(backend: MasqBackend, cluster: string, pod: string): Promise<void> {
+/**
+ * Installs the rules with `backend` (one transaction), then removes any left in the other backend
+ * by an earlier run with another config; returns the failures of that removal as text.
+ */
+export async function setupMasq(backend: MasqBackend, cluster: string, pod: string): Promise<string[]> {
   if (backend === 'iptables') await changeIptablesTable(4, NAT_TABLE, (t) => iptablesMasqLines(t, cluster, pod));
   else await nftApply(nftMasqScript(cluster, pod));
+  return removeMasq(backend === 'iptables' ? ['nftables'] : ['iptables']);
 }
 
-/** Removes our rules from both backends; a backend that is not installed holds none. Returns failures as text. */
-export async function removeMasq(): Promise<string[]> {
+/** Removes our rules from these backends; a backend that is not installed holds none. Returns failures as text. */
+export async function removeMasq(backends: readonly MasqBackend[] = ['iptables', 'nftables']): Promise<string[]> {
   const errors: string[] = [];
-  try {
-    await changeIptablesTable(4, NAT_TABLE, (t) => iptablesChainRemovalLines(t, new Set([MASQ_CHAIN])));
-  } catch (err) {
-    if (!(err instanceof ToolMissingError)) errors.push(`iptables: ${errorText(err)}`);
+  if (backends.includes('iptables')) {
+    try {
+      await changeIptablesTable(4, NAT_TABLE, (t) => iptablesChainRemovalLines(t, new Set([MASQ_CHAIN])));
+    } catch (err) {
+      if (!(err instanceof ToolMissingError) && (await checkMasqBackendUsable('iptables')).ok) errors.push(`iptables: ${errorText(err)}`);
+    }
   }
-  try {
-    await nftApply(`add table ip ${NFT_TABLE}\ndelete table ip ${NFT_TABLE}\n`);
-  } catch (err) {
-    if (!(err instanceof ToolMissingError) && (await checkMasqBackendUsable('nftables')).ok) errors.push(`nftables: ${errorText(err)}`);
+  if (backends.includes('nftables')) {
+    try {
+      await nftApply(`add table ip ${NFT_TABLE}\ndelete table ip ${NFT_TABLE}\n`);
+    } catch (err) {
+      if (!(err instanceof ToolMissingError) && (await checkMasqBackendUsable('nftables')).ok) errors.push(`nftables: ${errorText(err)}`);
+    }
   }
   return errors;
 }

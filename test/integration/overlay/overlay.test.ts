@@ -59,7 +59,7 @@ const subnetOf = (n: Node): string => subnetEnv(n)!['FLANNEL_SUBNET']!.replace(/
 function startAgent(n: Node): void {
   const log = fs.openSync(path.join(n.dir, 'agent.log'), 'a');
   const args = ['netns', 'exec', n.ns, TSCNI, 'overlay', `-etcd-endpoints=${endpoints()}`, '--iface', 'eth0', '-subnet-file', n.subnetFile, `-subnet-lease-ttl=${TTL}`];
-  if (n.i === 0) args.push('-ip-masq');
+  if (n.i !== 1) args.push('-ip-masq');
   if (n.releaseOnExit) args.push('--release-on-exit');
   // `ip netns exec` execs the agent: the PID is the agent's own.
   const child = spawn('ip', args, { stdio: ['ignore', 'pipe', log] });
@@ -195,7 +195,7 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     const subnets = new Set<string>();
     for (const n of nodes) {
       const env = subnetEnv(n)!;
-      expect(env).toEqual({ FLANNEL_NETWORK: NETWORK, FLANNEL_SUBNET: expect.stringMatching(/^10\.156\.\d+\.1\/24$/), FLANNEL_MTU: '1450', FLANNEL_IPMASQ: n.i === 0 ? 'true' : 'false' });
+      expect(env).toEqual({ FLANNEL_NETWORK: NETWORK, FLANNEL_SUBNET: expect.stringMatching(/^10\.156\.\d+\.1\/24$/), FLANNEL_MTU: '1450', FLANNEL_IPMASQ: n.i !== 1 ? 'true' : 'false' });
       expect(fs.statSync(n.subnetFile).mode & 0o777).toBe(0o644);
       const sn = subnetOf(n);
       subnets.add(sn);
@@ -233,7 +233,7 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     for (const n of nodes) addPod(n);
     for (const n of nodes) {
       const saved = JSON.parse(fs.readFileSync(path.join(n.dir, 'flannel', n.pod!.id), 'utf8')) as Json;
-      expect(saved).toMatchObject({ type: 'bridge', name: 'cbr0', cniVersion: '0.3.1', ipMasq: n.i !== 0, isGateway: true, mtu: 1450, hairpinMode: true, isDefaultGateway: true });
+      expect(saved).toMatchObject({ type: 'bridge', name: 'cbr0', cniVersion: '0.3.1', ipMasq: n.i === 1, isGateway: true, mtu: 1450, hairpinMode: true, isDefaultGateway: true });
       expect(saved['ipam']).toEqual({ type: 'host-local', dataDir: path.join(n.dir, 'ipam'), ranges: [[{ subnet: subnetOf(n) }]], routes: [{ dst: NETWORK }] });
     }
     const before = underlayCounters();
@@ -244,13 +244,15 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     expect(after.bare).toBe(0);
   });
 
-  it("-ip-masq: node 1 has flanneld's FLANNEL-POSTRTG rules in one nat chain", () => {
-    const nat = sh(nodes[0]!.ns, 'iptables-save', ['-t', 'nat']);
-    const sn = subnetOf(nodes[0]!);
-    expect(nat).toContain('-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG');
-    expect(nat).toContain(`-A FLANNEL-POSTRTG -s ${sn} -d ${NETWORK} -m comment --comment "flanneld masq" -j RETURN`);
-    expect(nat).toContain(`-A FLANNEL-POSTRTG -s ${NETWORK} ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully`);
-    expect(nat.match(/-A FLANNEL-POSTRTG /g)).toHaveLength(6);
+  it("-ip-masq: nodes 1 and 3 have flanneld's FLANNEL-POSTRTG rules in one nat chain (iptables)", () => {
+    for (const n of [nodes[0]!, nodes[2]!]) {
+      const nat = sh(n.ns, 'iptables-save', ['-t', 'nat']);
+      const sn = subnetOf(n);
+      expect(nat).toContain('-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG');
+      expect(nat).toContain(`-A FLANNEL-POSTRTG -s ${sn} -d ${NETWORK} -m comment --comment "flanneld masq" -j RETURN`);
+      expect(nat).toContain(`-A FLANNEL-POSTRTG -s ${NETWORK} ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully`);
+      expect(nat.match(/-A FLANNEL-POSTRTG /g)).toHaveLength(6);
+    }
     expect(sh(nodes[1]!.ns, 'iptables-save', ['-t', 'nat'])).not.toContain('FLANNEL-POSTRTG');
   });
 
@@ -297,10 +299,18 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     // Stopped for longer than the TTL: the lease expires, the others drop the node, the pods lose it.
     expect(await stopAgent(n)).toBe(0);
     await until('the expired node gone from the others', () => !routeTo(nodes[0]!, sn) && !routeTo(nodes[1]!, sn), 15_000);
+    // Meanwhile the cluster switched to nftables: the restarted agent moves its masquerade rules.
+    const cfg = { Network: NETWORK, SubnetLen: 24, EnableNFTables: true, Backend: { Type: 'vxlan', VNI: 1, Port: 8472 } };
+    expect(cluster!.etcdctl(['put', `${PREFIX}/config`, JSON.stringify(cfg)]).status).toBe(0);
     startAgent(n);
     await until('the others to route to it again', () => routeTo(nodes[0]!, sn) && routeTo(nodes[1]!, sn), 15_000);
     expect(subnetOf(n)).toBe(sn);
     expect(ping(nodes[0]!.pod!.ns, n.pod!.ip, 3)).toBe(true);
+    const nft = JSON.parse(sh(n.ns, 'nft', ['-j', 'list', 'table', 'ip', 'tscni-overlay'])) as { nftables: Json[] };
+    const rules = nft.nftables.filter((e) => e['rule']).map((e) => e['rule'] as Json);
+    expect(rules).toHaveLength(6);
+    expect(rules.every((r) => r['chain'] === 'postrtg' && r['comment'] === 'flanneld masq')).toBe(true);
+    expect(sh(n.ns, 'iptables-save', ['-t', 'nat'])).not.toContain('FLANNEL-POSTRTG');
   }, 40_000);
 
   it('-release-on-exit: the node disappears from the others, and DEL + shutdown leave nothing behind', async () => {
