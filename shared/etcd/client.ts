@@ -228,7 +228,7 @@ export class EtcdClient {
           continue;
         }
         if (RETRYABLE_GRPC_CODES.has(wire.code ?? -1) || isNoQuorumMessage(message) || reply.status === 503) {
-          failures.set(endpoint, message || `HTTP ${reply.status}`);
+          failures.set(endpoint, `${endpoint}: ${message || `HTTP ${reply.status}`}`);
           continue;
         }
         throw this.refused(path, reply.status, wire);
@@ -236,7 +236,8 @@ export class EtcdClient {
       if (!Number.isFinite(deadline) || Date.now() >= deadline) break;
       await sleep(Math.min(BACKOFF_MS[Math.min(round, BACKOFF_MS.length - 1)]!, Math.max(0, deadline - Date.now())));
     }
-    const why = [...failures].map(([e, m]) => `${e}: ${m}`).join('; ');
+    // Transport messages name their endpoint already; answers were prefixed with it above.
+    const why = [...failures.values()].join('; ');
     throw new EtcdUnavailableError(
       `etcd cluster unavailable (no member reachable or no quorum) at ${this.endpoints.join(', ')}${why ? ` (${why})` : ' (deadline passed)'}`,
       this.endpoints,
