@@ -156,12 +156,9 @@ describe.skipIf(missing !== undefined)('shared/etcd client on a 3-member cluster
       await client.put('/tce/q', 'ok');
       expect((await client.get('/tce/q'))?.value).toBe('ok');
       await cluster.kill(2);
-      const started = Date.now();
       const err = await client.put('/tce/q', 'lost', {}, { deadline: Date.now() + 3000 }).catch((e: unknown) => e);
-      const took = Date.now() - started;
       expect(err).toBeInstanceOf(EtcdUnavailableError);
       expect((err as Error).message).toContain(cluster.endpoints[1]);
-      expect(took).toBeLessThan(8000); // deadline 3 s plus one exchange's slack; generous for 2 loaded cores
     } finally {
       await Promise.all([cluster.restart(0), cluster.restart(2)]);
     }
