@@ -2,11 +2,15 @@
 // netns where etcd runs; each node has its own bridge (the bridge plugin with cluster-ipam), the
 // containers are netns of their own. Addresses are read back in the containers with `ip -j addr`
 // and in etcd with etcdctl; no check uses our own code.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdMissing } from '../../helpers/etcd-cluster.js';
 import { type Underlay, startUnderlay } from '../../helpers/etcd-underlay.js';
-import { createNetns, ipJson, netnsPath, removeNetns } from '../../helpers/netns.js';
-import { type CniEnv, DIST_BIN, type PluginRun, runPluginInNetns, runPluginInNetnsAsync } from '../../helpers/plugin.js';
+import { createNetns, ipJson, netnsPath, ping, removeNetns } from '../../helpers/netns.js';
+import { type CniEnv, DIST_BIN, type PluginRun, ROOT, runPluginInNetns, runPluginInNetnsAsync } from '../../helpers/plugin.js';
+
+type Json = Record<string, any>;
 
 const missing = etcdMissing();
 const NODE_NAMES = ['node-a', 'node-b', 'node-c'];
@@ -80,7 +84,7 @@ describe.skipIf(missing !== undefined)('cluster-ipam: three nodes, one pool, a 3
   }, 90_000);
 
   afterAll(async () => {
-    for (const c of containers) removeNetns(c);
+    for (const c of containers.splice(0)) removeNetns(c);
     await ul?.remove();
   });
 
@@ -234,4 +238,43 @@ describe.skipIf(missing !== undefined)('cluster-ipam: three nodes, one pool, a 3
     expect(runPluginInNetns(nodeNs(1), PLUGIN('cluster-ipam'), env('ADD', 'small-extra', 'x'), small(1)).status).toBe(0);
     expect(claims('tce-small').size).toBe(4);
   });
+});
+
+describe.skipIf(missing !== undefined)('conf-examples/macvlan-cluster-ipam.conflist', () => {
+  const dir = path.join(ROOT, 'conf-examples');
+  afterAll(async () => {
+    for (const c of containers.splice(0)) removeNetns(c);
+    await ul?.remove();
+  });
+
+  it('its entry, pointed at the test cluster and the nodes\' uplink, ADDs/CHECKs/DELs on two nodes; their containers share the L2 and the pool', async () => {
+    ul = await startUnderlay({ prefix: 'tcx', base: '10.155.1', nodes: 2, clientPort: 23796, peerPort: 23806, etcdMembers: 1 });
+    const list = JSON.parse(fs.readFileSync(path.join(dir, 'macvlan-cluster-ipam.conflist'), 'utf8')) as Json;
+    const entry = structuredClone(list.plugins[0]) as Json;
+    expect(entry.type).toBe('macvlan');
+    expect(entry.ipam.type).toBe('cluster-ipam');
+    // What a site changes: the uplink, the pool (here the underlay's own /24 so the containers can
+    // talk across nodes) and the etcd endpoints (the test cluster has no TLS; TLS is tested in
+    // test/integration/etcd/tls-netns.test.ts). Every other key is the example's own.
+    entry.master = 'ul0';
+    Object.assign(entry.ipam, { range: '10.155.1.0/24', rangeStart: '10.155.1.100', rangeEnd: '10.155.1.199', exclude: ['10.155.1.100/31'], gateway: '10.155.1.1' });
+    entry.ipam.etcd = { ...entry.ipam.etcd, endpoints: ul.etcd.endpoints, certFile: undefined, keyFile: undefined, trustedCAFile: undefined };
+    const conf = (node: number) => ({ cniVersion: list.cniVersion, name: list.name, ...entry, ipam: { ...entry.ipam, nodeName: `ex-${node}` } });
+    const ctr = [newContainer(), newContainer()];
+    const results = [0, 1].map((n) => {
+      const r = runPluginInNetns(nodeNs(n), 'macvlan', env('ADD', `ex${n}`, ctr[n]), conf(n));
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      return r;
+    });
+    const addrs = results.map(addressOf);
+    expect(addrs).toEqual(['10.155.1.102/24', '10.155.1.103/24']);
+    for (const n of [0, 1]) expect(containerAddresses(ctr[n]!)).toEqual([addrs[n]]);
+    expect(ping(ctr[0]!, addrs[1]!.split('/')[0]!, 3)).toBe(true);
+    for (const n of [0, 1]) {
+      const check = runPluginInNetns(nodeNs(n), 'macvlan', env('CHECK', `ex${n}`, ctr[n]), { ...conf(n), prevResult: results[n]!.json });
+      expect(check.status, check.stdout).toBe(0);
+      expect(runPluginInNetns(nodeNs(n), 'macvlan', env('DEL', `ex${n}`, ctr[n]), { ...conf(n), prevResult: results[n]!.json }).status).toBe(0);
+    }
+    expect(ul.etcd.keys('/tscni/ipam/flat-l2/').size).toBe(1); // the cursor only
+  }, 90_000);
 });
