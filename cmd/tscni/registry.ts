@@ -60,6 +60,10 @@ export const PLUGINS: Readonly<Record<string, PluginEntry>> = {
     description: 'CNI static IPAM plugin',
     load: async () => (await import('../../ipam/static/index.js')).plugin,
   },
+  'cluster-ipam': {
+    description: 'CNI cluster-ipam IPAM plugin (address pool shared by many nodes, in etcd)',
+    load: async () => (await import('../../ipam/cluster-ipam/index.js')).plugin,
+  },
   // meta plugins
   portmap: {
     description: 'CNI portmap plugin',

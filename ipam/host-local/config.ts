@@ -60,13 +60,13 @@ function parseAddress(text: string, field: string): IP {
 }
 
 /** A requested address: "ip" or "ip/prefix" (the prefix is ignored, the range set's own applies). */
-function parseRequested(text: string, field: string): IP {
+export function parseRequested(text: string, field: string): IP {
   const ip = text.includes('/') ? parseCIDR(text)?.ip : parseIP(text);
   if (!ip) throw invalid(`${field}: invalid IP address ${JSON.stringify(text)}`);
   return ip;
 }
 
-function parseRange(conf: RangeConf, field: string): RangeInput {
+export function parseRange(conf: RangeConf, field: string): RangeInput {
   if (conf.subnet === undefined || conf.subnet === '') throw invalid(`${field}.subnet: missing`);
   const subnet = parseCIDR(conf.subnet);
   if (!subnet) throw invalid(`${field}.subnet: invalid CIDR address ${JSON.stringify(conf.subnet)}`);
@@ -77,11 +77,11 @@ function parseRange(conf: RangeConf, field: string): RangeInput {
   return input;
 }
 
-export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): HostLocalConfig {
-  const ipam = conf.ipam;
-  if (!ipam) throw invalid("IPAM config missing 'ipam' key");
-  const cniVersion = conf.cniVersion ?? '';
-
+/**
+ * Requested addresses in the order CNI_ARGS IP, args.cni.ips, runtimeConfig.ips, deduplicated
+ * (also used by cluster-ipam, which takes requests the same way).
+ */
+export function requestedIPs(conf: Pick<HostLocalNetConf, 'args' | 'runtimeConfig'>, cniArgs: string): IP[] {
   const requested: IP[] = [];
   const seen = new Set<string>();
   const request = (ip: IP): void => {
@@ -95,6 +95,15 @@ export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): Ho
   if (envIP !== undefined && envIP !== '') request(parseRequested(envIP, 'CNI_ARGS IP'));
   (conf.args?.cni?.ips ?? []).forEach((s, i) => request(parseRequested(s, `args.cni.ips[${i}]`)));
   (conf.runtimeConfig?.ips ?? []).forEach((s, i) => request(parseRequested(s, `runtimeConfig.ips[${i}]`)));
+  return requested;
+}
+
+export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): HostLocalConfig {
+  const ipam = conf.ipam;
+  if (!ipam) throw invalid("IPAM config missing 'ipam' key");
+  const cniVersion = conf.cniVersion ?? '';
+
+  const requested = requestedIPs(conf, cniArgs);
 
   // Order: runtimeConfig.ipRanges, then the legacy single range, then ipam.ranges.
   const sets: { inputs: RangeConf[]; field: string }[] = [];
@@ -143,7 +152,7 @@ export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): Ho
 }
 
 /** Like the reference, an unparsable version counts as "not at least". */
-function versionAtLeastSafe(version: string, min: string): boolean {
+export function versionAtLeastSafe(version: string, min: string): boolean {
   try {
     return version !== '' && versionAtLeast(version, min);
   } catch {

@@ -7,10 +7,10 @@
 // A request that timed out or lost its connection may still have been applied: callers make
 // writes safe to repeat (a txn comparing create_revision, a delete comparing the value).
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { b64, decodeHeader, decodeKv, int, leaseId, prefixRangeEnd, type WireHeader, type WireKeyValue } from './codec.js';
 import { EtcdRefusedError, EtcdUnavailableError, RETRYABLE_GRPC_CODES, isNoQuorumMessage } from './errors.js';
-import { type TlsFiles, TransportError, exchange, loadTlsFiles } from './transport.js';
+import { type TlsFiles, TransportError, exchange, httpsModule, loadTlsFiles } from './transport.js';
 import type {
   CallOptions,
   Compare,
@@ -49,7 +49,7 @@ export class EtcdClient {
   private token: string | undefined;
   private preferred = 0;
   private readonly httpAgent = new http.Agent({ keepAlive: true });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true });
+  private httpsAgentValue: https.Agent | undefined;
 
   constructor(options: EtcdClientOptions) {
     if (options.endpoints.length === 0) throw new Error('etcd: no endpoints configured');
@@ -64,7 +64,7 @@ export class EtcdClient {
   /** Closes idle keep-alive connections (so the process can exit at once) and open watches stay the caller's. */
   close(): void {
     this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.httpsAgentValue?.destroy();
   }
 
   // ---- KV ----
@@ -158,6 +158,11 @@ export class EtcdClient {
 
   // ---- the request loop ----
 
+  private httpsAgent(): https.Agent {
+    this.httpsAgentValue ??= new (httpsModule().Agent)({ keepAlive: true });
+    return this.httpsAgentValue;
+  }
+
   /** The endpoints, the one that answered last first. */
   private endpointOrder(): string[] {
     const n = this.endpoints.length;
@@ -208,7 +213,7 @@ export class EtcdClient {
             dialTimeoutMs: Math.min(this.dialTimeoutMs(), remaining),
             timeoutMs: Math.min(this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, remaining),
             tls: this.tls(),
-            agent: endpoint.startsWith('https:') ? this.httpsAgent : this.httpAgent,
+            agent: endpoint.startsWith('https:') ? this.httpsAgent() : this.httpAgent,
           });
         } catch (err) {
           if (!(err instanceof TransportError)) throw err;
@@ -228,7 +233,7 @@ export class EtcdClient {
           continue;
         }
         if (RETRYABLE_GRPC_CODES.has(wire.code ?? -1) || isNoQuorumMessage(message) || reply.status === 503) {
-          failures.set(endpoint, message || `HTTP ${reply.status}`);
+          failures.set(endpoint, `${endpoint}: ${message || `HTTP ${reply.status}`}`);
           continue;
         }
         throw this.refused(path, reply.status, wire);
@@ -236,7 +241,8 @@ export class EtcdClient {
       if (!Number.isFinite(deadline) || Date.now() >= deadline) break;
       await sleep(Math.min(BACKOFF_MS[Math.min(round, BACKOFF_MS.length - 1)]!, Math.max(0, deadline - Date.now())));
     }
-    const why = [...failures].map(([e, m]) => `${e}: ${m}`).join('; ');
+    // Transport messages name their endpoint already; answers were prefixed with it above.
+    const why = [...failures.values()].join('; ');
     throw new EtcdUnavailableError(
       `etcd cluster unavailable (no member reachable or no quorum) at ${this.endpoints.join(', ')}${why ? ` (${why})` : ' (deadline passed)'}`,
       this.endpoints,

@@ -2,9 +2,15 @@
 // within the request timeout, over node:http or node:https (client certificate and CA as given).
 // Failover between members is the client's business; here one endpoint, one outcome.
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+
+/**
+ * node:https loads the TLS stack, ~10 ms of a call's start on this machine: fetched only when an
+ * https endpoint is used (a static import would cost every plain-http call too).
+ */
+export const httpsModule = (): typeof https => process.getBuiltinModule('node:https') as typeof https;
 
 export interface TlsFiles {
   cert?: Buffer;
@@ -62,7 +68,7 @@ function open(ex: Exchange): http.ClientRequest {
   };
   let req: http.ClientRequest;
   if (url.protocol === 'https:') {
-    req = https.request({ ...options, cert: ex.tls.cert, key: ex.tls.key, ca: ex.tls.ca });
+    req = httpsModule().request({ ...options, cert: ex.tls.cert, key: ex.tls.key, ca: ex.tls.ca });
   } else if (url.protocol === 'http:') {
     req = http.request(options);
   } else {

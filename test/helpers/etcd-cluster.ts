@@ -236,6 +236,16 @@ export class EtcdCluster {
     return out;
   }
 
+  /** Index of the member that is raft leader now (etcdctl endpoint status), or undefined if none answers as leader. */
+  leader(): number | undefined {
+    const live = this.states.filter((m) => m.child);
+    const r = this.etcdctl(['endpoint', 'status', '-w', 'json'], live.map((m) => m.clientUrl));
+    if (!r.stdout.trim()) return undefined;
+    const rows = JSON.parse(r.stdout) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
+    const row = rows.find((s) => s.Status.header.member_id === s.Status.leader);
+    return row ? this.states.findIndex((m) => m.clientUrl === row.Endpoint) : undefined;
+  }
+
   /** Whether one member answers its health check (it is up and sees a leader). */
   isHealthy(index: number): boolean {
     return this.etcdctl(['endpoint', 'health'], [this.member(index).clientUrl]).status === 0;

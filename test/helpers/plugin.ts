@@ -54,9 +54,9 @@ export function spawnPlugin(argv: string[], env: NodeJS.ProcessEnv, input: strin
 }
 
 /** Same as spawnPlugin, without blocking: for many invocations in parallel. */
-export function spawnPluginAsync(file: string, env: NodeJS.ProcessEnv, input: string): Promise<PluginRun> {
+export function spawnPluginAsync(file: string, env: NodeJS.ProcessEnv, input: string, args: string[] = []): Promise<PluginRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -83,4 +83,9 @@ export function runPluginAsync(binary: string, env: CniEnv, config: unknown): Pr
  */
 export function runPluginInNetns(ns: string, binary: string, env: CniEnv, config: unknown): PluginRun {
   return spawnPlugin(['ip', 'netns', 'exec', ns, fileOf(binary)], envFor(env), inputOf(config));
+}
+
+/** Same as runPluginInNetns, without blocking: many nodes' runtimes calling at once. */
+export function runPluginInNetnsAsync(ns: string, binary: string, env: CniEnv, config: unknown): Promise<PluginRun> {
+  return spawnPluginAsync('ip', envFor(env), inputOf(config), ['netns', 'exec', ns, fileOf(binary)]);
 }

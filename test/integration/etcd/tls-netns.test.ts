@@ -26,12 +26,12 @@ describe.skipIf(missing !== undefined)('etcd over TLS and inside a netns', () =>
     const cluster = await EtcdCluster.start({
       name: 'tcet',
       members: 1,
-      clientPorts: [23797],
-      peerPorts: [23807],
+      clientPorts: [23799],
+      peerPorts: [23809],
       tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, trustedCAFile: pki.caFile, clientCertAuth: true, clientCertFile: pki.clientCertFile, clientKeyFile: pki.clientKeyFile },
     });
     clusters.push(cluster);
-    expect(cluster.endpoints).toEqual(['https://127.0.0.1:23797']);
+    expect(cluster.endpoints).toEqual(['https://127.0.0.1:23799']);
     const client = new EtcdClient({ endpoints: cluster.endpoints, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, trustedCAFile: pki.caFile });
     await client.put('/tce/tls', 'secret');
     client.close();

@@ -15,7 +15,7 @@ const VERSIONS_OF: Record<string, string[]> = {
 };
 const EXPECTED_NAMES = [
   'bridge', 'ptp', 'macvlan', 'ipvlan', 'vlan', 'host-device', 'tap', 'dummy', 'loopback',
-  'host-local', 'dhcp', 'static', 'portmap', 'firewall', 'tuning', 'bandwidth', 'sbr', 'vrf', 'flannel',
+  'host-local', 'dhcp', 'static', 'cluster-ipam', 'portmap', 'firewall', 'tuning', 'bandwidth', 'sbr', 'vrf', 'flannel',
 ];
 
 describe('dist/bin', () => {
