@@ -115,9 +115,9 @@ async function main() {
   const mtu = fs.readFileSync(path.join(tmp, `${NODES[0]}.env`), 'utf8').match(/FLANNEL_MTU=(\d+)/)[1];
   process.stdout.write(
     `pod-to-pod TCP throughput, iperf3 ${SECONDS} s x ${RUNS} runs (median), pod MTU ${mtu}, underlay: veth + bridge in netns\n` +
-      `  same node, one bridge        ${s.toFixed(2)} Gbit/s\n` +
-      `  across nodes, VXLAN overlay  ${c.toFixed(2)} Gbit/s\n` +
-      `  ratio VXLAN / bridge         ${(c / s).toFixed(2)}\n`,
+      `  same node, one bridge        ${s.toFixed(2)} Gbit/s   (runs: ${same.map((x) => x.toFixed(2)).join(' ')})\n` +
+      `  across nodes, VXLAN overlay  ${c.toFixed(2)} Gbit/s   (runs: ${cross.map((x) => x.toFixed(2)).join(' ')})\n` +
+      `  ratio VXLAN / bridge         ${(c / s).toFixed(2)}   (load average at the end: ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs)\n`,
   );
 }
 
