@@ -299,6 +299,11 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     // Stopped for longer than the TTL: the lease expires, the others drop the node, the pods lose it.
     expect(await stopAgent(n)).toBe(0);
     await until('the expired node gone from the others', () => !routeTo(nodes[0]!, sn) && !routeTo(nodes[1]!, sn), 15_000);
+    // A node that left while this agent was down: its entries are still on flannel.1 (as a crash would
+    // leave them); the restarted agent's first listing removes them.
+    sh(n.ns, 'ip', ['neigh', 'replace', '10.156.251.0', 'lladdr', '0a:00:00:00:02:51', 'dev', 'flannel.1', 'nud', 'permanent']);
+    sh(n.ns, 'bridge', ['fdb', 'append', '0a:00:00:00:02:51', 'dev', 'flannel.1', 'dst', '10.157.0.98', 'self', 'permanent']);
+    sh(n.ns, 'ip', ['route', 'replace', '10.156.251.0/24', 'via', '10.156.251.0', 'dev', 'flannel.1', 'onlink']);
     // Meanwhile the cluster switched to nftables: the restarted agent moves its masquerade rules.
     const cfg = { Network: NETWORK, SubnetLen: 24, EnableNFTables: true, Backend: { Type: 'vxlan', VNI: 1, Port: 8472 } };
     expect(cluster!.etcdctl(['put', `${PREFIX}/config`, JSON.stringify(cfg)]).status).toBe(0);
@@ -306,6 +311,11 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     await until('the others to route to it again', () => routeTo(nodes[0]!, sn) && routeTo(nodes[1]!, sn), 15_000);
     expect(subnetOf(n)).toBe(sn);
     expect(ping(nodes[0]!.pod!.ns, n.pod!.ip, 3)).toBe(true);
+    expect(routeTo(n, '10.156.251.0/24')).toBeUndefined();
+    expect(ipJson<Json[]>(['neigh', 'show', '10.156.251.0', 'dev', 'flannel.1'], n.ns)).toEqual([]);
+    expect((JSON.parse(sh(n.ns, 'bridge', ['-j', 'fdb', 'show', 'dev', 'flannel.1'])) as Json[]).filter((e) => e['mac'] === '0a:00:00:00:02:51')).toEqual([]);
+    // ... while the entries of the live nodes are all there.
+    for (const m of [nodes[0]!, nodes[1]!]) expect(routeTo(n, subnetOf(m))).toMatchObject({ dev: 'flannel.1', flags: ['onlink'] });
     const nft = JSON.parse(sh(n.ns, 'nft', ['-j', 'list', 'table', 'ip', 'tscni-overlay'])) as { nftables: Json[] };
     const rules = nft.nftables.filter((e) => e['rule']).map((e) => e['rule'] as Json);
     expect(rules).toHaveLength(6);
