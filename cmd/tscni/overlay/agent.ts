@@ -11,7 +11,7 @@ import { VxlanControl, type VxlanLink } from '../../../shared/netlink/vxlan.js';
 import { errorText } from '../../../shared/sys/error-text.js';
 import { writeStderr } from '../../../shared/sys/stdio.js';
 import fs from 'node:fs';
-import { configureDeviceAddress, deviceName, ensureDevice, findExternalInterface, VXLAN_OVERHEAD } from './device.js';
+import { configureDeviceAddress, type DeviceSpec, deviceName, ensureDevice, findExternalInterface, VXLAN_OVERHEAD } from './device.js';
 import type { OverlayFlags } from './flags.js';
 import {
   configKey, decodeLeaseAttrs, encodeLeaseAttrs, isCompatible, type LeaseAttrs, overlapsSubnet, parseSubnetKeyName, pickFreeSubnet,
@@ -23,6 +23,8 @@ import { addRemote, reconcileRemotes, type Remote, removeRemote, sameRemote } fr
 import { previousSubnet, subnetEnvText, writeSubnetFile } from './subnet-file.js';
 
 const RETRY_MS = 1000;
+/** How often the agent looks for its device (flanneld reacts to link events; a poll is simpler). */
+const DEVICE_CHECK_MS = 2000;
 
 export function log(msg: string): void {
   writeStderr(`${new Date().toISOString()} tscni overlay: ${msg}\n`);
@@ -53,6 +55,8 @@ export class OverlayAgent {
 
   private cfg: NetworkConfig | undefined;
   private dev: VxlanLink | undefined;
+  private devSpec: DeviceSpec | undefined;
+  private deviceTimer: NodeJS.Timeout | undefined;
   private publicIP = '';
   private own: { subnet: Subnet; leaseID: string; value: string } | undefined;
   private readonly remotes = new Map<string, Remote>();
@@ -60,6 +64,7 @@ export class OverlayAgent {
   private renewTimer: NodeJS.Timeout | undefined;
   private masqBackend: MasqBackend | undefined;
   private releasing = false;
+  private recreating = false;
 
   constructor(flags: OverlayFlags) {
     this.flags = flags;
@@ -131,12 +136,8 @@ export class OverlayAgent {
     if (!cfg) return;
     this.cfg = cfg;
     const mtu = (cfg.backend.mtu || ext.link.mtu) - VXLAN_OVERHEAD;
-    const dev = ensureDevice(
-      this.nl,
-      this.vx,
-      { name: deviceName(cfg.backend.vni), vni: cfg.backend.vni, local: this.publicIP, devIndex: ext.link.index, port: cfg.backend.port, learning: cfg.backend.learning, gbp: cfg.backend.gbp, mtu },
-      log,
-    );
+    this.devSpec = { name: deviceName(cfg.backend.vni), vni: cfg.backend.vni, local: this.publicIP, devIndex: ext.link.index, port: cfg.backend.port, learning: cfg.backend.learning, gbp: cfg.backend.gbp, mtu };
+    const dev = ensureDevice(this.nl, this.vx, this.devSpec, log);
     this.dev = dev;
     if (!dev.mac) throw new Error(`${dev.name} has no MAC address`);
 
@@ -155,6 +156,33 @@ export class OverlayAgent {
 
     this.scheduleRenew();
     await this.resync();
+    this.deviceTimer = setInterval(() => void this.checkDevice(), DEVICE_CHECK_MS);
+  }
+
+  /**
+   * flanneld recreates its device when someone deletes it: the new device (new MAC) gets the VTEP
+   * address, the lease is rewritten with the new MAC (the other nodes update their FDB and
+   * neighbour entries from the watch) and the remote entries are programmed again.
+   */
+  private async checkDevice(): Promise<void> {
+    const { devSpec, cfg, own } = this;
+    if (this.stopped || this.recreating || !devSpec || !cfg || !own || this.vx.findVxlan(devSpec.name)) return;
+    this.recreating = true;
+    try {
+      log(`${devSpec.name} disappeared: recreating it`);
+      const dev = ensureDevice(this.nl, this.vx, devSpec, log);
+      this.dev = dev;
+      configureDeviceAddress(this.nl, dev, subnetGatewayIP(own.subnet), cfg.networkNet);
+      const value = encodeLeaseAttrs({ publicIP: this.publicIP, backendType: 'vxlan', vni: cfg.backend.vni, vtepMAC: dev.mac ?? '' });
+      await this.etcd.put(subnetKey(this.flags.etcdPrefix, own.subnet), value, { lease: own.leaseID });
+      this.own = { ...own, value };
+      for (const e of reconcileRemotes(this.nl, this.vx, dev.index, [...this.remotes.values()])) log(`programming remote leases: ${e}`);
+      log(`${devSpec.name} recreated (VTEP MAC ${dev.mac ?? '?'}), lease updated`);
+    } catch (err) {
+      log(`recreating ${devSpec.name} failed: ${errorText(err)}; retrying`);
+    } finally {
+      this.recreating = false;
+    }
   }
 
   private async readConfig(): Promise<NetworkConfig | undefined> {
@@ -325,6 +353,7 @@ export class OverlayAgent {
 
   private async shutdown(release: boolean): Promise<void> {
     clearTimeout(this.renewTimer);
+    clearInterval(this.deviceTimer);
     this.watch?.close();
     this.watch = undefined;
     if (release) {

@@ -269,6 +269,26 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     }
   });
 
+  it('a deleted flannel.1 is recreated; its new VTEP MAC reaches the other nodes through the lease', async () => {
+    const n = nodes[1]!;
+    const oldMac = ipJson<Json[]>(['link', 'show', 'flannel.1'], n.ns)[0]!['address'] as string;
+    sh(n.ns, 'ip', ['link', 'del', 'flannel.1']);
+    const newMac = await until('flannel.1 to come back', () => ipJson<Json[]>(['link', 'show'], n.ns).find((l) => l['ifname'] === 'flannel.1')?.['address'] as string | undefined, 10_000);
+    expect(newMac).not.toBe(oldMac);
+    const sn = subnetOf(n);
+    const value = JSON.parse(etcdKeys().get(`${PREFIX}/subnets/${sn.replace('/', '-')}`)!) as Json;
+    expect(value['BackendData']).toEqual({ VNI: 1, VtepMAC: newMac });
+    for (const m of [nodes[0]!, nodes[2]!]) {
+      await until(`node ${m.i + 1} to learn the new MAC`, () => ipJson<Json[]>(['neigh', 'show', sn.replace('/24', ''), 'dev', 'flannel.1'], m.ns)[0]?.['lladdr'] === newMac, 10_000);
+      const fdb = JSON.parse(sh(m.ns, 'bridge', ['-j', 'fdb', 'show', 'dev', 'flannel.1'])) as Json[];
+      expect(fdb.filter((e) => e['mac'] === oldMac)).toEqual([]);
+      expect(fdb.filter((e) => e['mac'] === newMac)).toEqual([expect.objectContaining({ dst: PUBLIC[1] })]);
+    }
+    for (const m of [nodes[0]!, nodes[2]!]) expect(routeTo(n, subnetOf(m))).toMatchObject({ dev: 'flannel.1' });
+    expect(ping(nodes[0]!.pod!.ns, n.pod!.ip, 3)).toBe(true);
+    expect(ping(n.pod!.ns, nodes[2]!.pod!.ip, 3)).toBe(true);
+  }, 30_000);
+
   it('a lease that expires in etcd is removed from every node; leases of running agents are renewed', async () => {
     // A fifth node that vanished: its lease is held by a 3 s etcd lease that nobody renews.
     const grant = cluster!.etcdctl(['lease', 'grant', '3']);
