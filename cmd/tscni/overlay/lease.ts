@@ -89,7 +89,7 @@ export function decodeLeaseAttrs(text: string): LeaseAttrs | undefined {
   return out;
 }
 
-const overlapsSubnet = (a: Subnet, b: Subnet): boolean => {
+export const overlapsSubnet = (a: Subnet, b: Subnet): boolean => {
   const end = (s: Subnet): bigint => s.base + (1n << BigInt(32 - s.len)) - 1n;
   return a.base <= end(b) && b.base <= end(a);
 };
@@ -110,4 +110,3 @@ export function pickFreeSubnet(cfg: NetworkConfig, taken: readonly Subnet[], ran
   return free.length === 0 ? undefined : free[random(free.length)];
 }
 
-export { overlapsSubnet };
