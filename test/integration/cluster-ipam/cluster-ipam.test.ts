@@ -36,7 +36,9 @@ function ipamConf(node: number, extra: Record<string, unknown> = {}, ipamExtra: 
       rangeStart: '10.154.0.10',
       exclude: ['10.154.0.100/30'],
       routes: [{ dst: '10.154.0.0/16' }],
-      etcd: { endpoints: ul.etcd.endpoints, prefix: PREFIX, dialTimeoutMs: 500, timeoutMs: 6000 },
+      // Generous: 60 plugin processes share 2 cores with the rest of the suite. The quorum-loss test
+      // below sets a short one of its own.
+      etcd: { endpoints: ul.etcd.endpoints, prefix: PREFIX, dialTimeoutMs: 500, timeoutMs: 20_000 },
       nodeName: NODE_NAMES[node],
       ...ipamExtra,
     },
