@@ -61,7 +61,7 @@ export class EtcdClient {
     this.options = options;
   }
 
-  /** Closes idle keep-alive connections (so the process can exit at once) and open watches stay the caller's. */
+  /** Closes idle keep-alive connections, so the process can exit at once (watches are closed by their own close()). */
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgentValue?.destroy();
