@@ -67,6 +67,7 @@ const sections = {
     return { title: 'host-local alone by number of existing leases (ours should stay flat)', rows, note };
   },
   dhcp: async () => ({ title: 'dhcp IPAM against a local dnsmasq', ...script('dhcp.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 4)))])() }),
+  'cluster-ipam': async () => ({ title: 'cluster-ipam against a local 3-member etcd next to host-local, and bursts of 30 parallel ADDs', ...script('cluster-ipam.mjs', ['--runs', String(Math.max(5, Math.round(rounds / 2))), '--bursts', quick ? '1' : '3'])() }),
   runner: plain('the podman default list through the runner (`dist/tscni add|del`)', () => benchRunner(distBin, rounds)),
   rss: async () => {
     const { rows, floor } = benchRss(distBin, rounds);

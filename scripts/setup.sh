@@ -18,6 +18,8 @@ for p in iproute2 iptables nftables dnsmasq-base containernetworking-plugins ipu
   etcd-server etcd-client iperf3; do
   have_pkg "$p" || need+=("$p")
 done
+# openssl: a throwaway CA and certificates for the etcd TLS tests (test/helpers/etcd-tls.ts).
+have_pkg openssl || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install ${need[*]}" >&2; exit 1; fi

@@ -61,7 +61,7 @@ export class EtcdClient {
     this.options = options;
   }
 
-  /** Closes idle keep-alive connections (so the process can exit at once) and open watches stay the caller's. */
+  /** Closes idle keep-alive connections, so the process can exit at once (watches are closed by their own close()). */
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgentValue?.destroy();
@@ -127,6 +127,37 @@ export class EtcdClient {
       if (err instanceof EtcdRefusedError && /lease not found/.test(err.message)) return;
       throw err;
     }
+  }
+
+  /**
+   * Renews lease `id` every `intervalMs` (a third of its TTL is usual) until stop(). `onLost` is
+   * called once, and renewal stops, when etcd answers that the lease is gone (expired or revoked);
+   * failed renewals (no member reachable) are retried at the next tick, and reported to `onError`.
+   */
+  keepLeaseAlive(id: string, intervalMs: number, handlers: { onLost?(): void; onError?(err: Error): void } = {}): { stop(): void } {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = async (): Promise<void> => {
+      if (stopped) return;
+      try {
+        const r = await this.leaseKeepAlive(id, { deadline: Date.now() + intervalMs });
+        if (r.ttl <= 0) {
+          stopped = true;
+          handlers.onLost?.();
+          return;
+        }
+      } catch (err) {
+        handlers.onError?.(err instanceof Error ? err : new Error(String(err)));
+      }
+      if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+    };
+    timer = setTimeout(() => void tick(), intervalMs);
+    return {
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
   }
 
   // ---- watch ----

@@ -36,7 +36,9 @@ function ipamConf(node: number, extra: Record<string, unknown> = {}, ipamExtra: 
       rangeStart: '10.154.0.10',
       exclude: ['10.154.0.100/30'],
       routes: [{ dst: '10.154.0.0/16' }],
-      etcd: { endpoints: ul.etcd.endpoints, prefix: PREFIX, dialTimeoutMs: 500, timeoutMs: 6000 },
+      // Generous: 60 plugin processes share 2 cores with the rest of the suite. The quorum-loss test
+      // below sets a short one of its own.
+      etcd: { endpoints: ul.etcd.endpoints, prefix: PREFIX, dialTimeoutMs: 500, timeoutMs: 20_000 },
       nodeName: NODE_NAMES[node],
       ...ipamExtra,
     },
@@ -216,6 +218,29 @@ describe.skipIf(missing !== undefined)('cluster-ipam: three nodes, one pool, a 3
     const clash = runPluginInNetns(nodeNs(0), PLUGIN('cluster-ipam'), env('ADD', 'clash', 'x', { CNI_ARGS: `IP=${ip}` }), ipamConf(0));
     expect(clash.json).toMatchObject({ code: 11 });
     expect(clash.stdout).toContain(ip);
+  });
+
+  it('dual stack through ranges: one claim per family; requests through runtimeConfig.ips and args.cni.ips; DEL frees both', () => {
+    const ds = (node: number, extra: Record<string, unknown> = {}) => ({
+      ...ipamConf(node),
+      name: 'tce-ds',
+      ...extra,
+      ipam: { ...ipamConf(node).ipam, range: undefined, rangeStart: undefined, exclude: undefined, ranges: [[{ subnet: '10.154.2.0/24' }], [{ subnet: 'fd54:2::/64' }]] },
+    });
+    const a = runPluginInNetns(nodeNs(0), PLUGIN('cluster-ipam'), env('ADD', 'ds1', 'x'), ds(0));
+    expect(a.status, a.stdout).toBe(0);
+    expect((a.json as { ips: { address: string; gateway: string }[] }).ips).toEqual([
+      { address: '10.154.2.2/24', gateway: '10.154.2.1' },
+      { address: 'fd54:2::2/64', gateway: 'fd54:2::1' },
+    ]);
+    const b = runPluginInNetns(nodeNs(1), PLUGIN('cluster-ipam'), env('ADD', 'ds2', 'x'), ds(1, { runtimeConfig: { ips: ['fd54:2::77/64'] }, args: { cni: { ips: ['10.154.2.77'] } } }));
+    expect(b.status, b.stdout).toBe(0);
+    expect((b.json as { ips: { address: string }[] }).ips.map((i) => i.address)).toEqual(['10.154.2.77/24', 'fd54:2::77/64']);
+    const held = claims('tce-ds');
+    expect([...held.keys()].sort()).toEqual(['10.154.2.2', '10.154.2.77', 'fd54:2::2', 'fd54:2::77']);
+    expect(held.get('fd54:2::77')).toMatchObject({ containerID: 'ds2', node: 'node-b' });
+    expect(runPluginInNetns(nodeNs(0), PLUGIN('cluster-ipam'), env('DEL', 'ds1', 'x'), ds(0)).status).toBe(0);
+    expect([...claims('tce-ds').keys()].sort()).toEqual(['10.154.2.77', 'fd54:2::77']);
   });
 
   it('pool exhaustion: code 11 naming the pool; STATUS says not available; a DEL makes room', () => {

@@ -101,6 +101,22 @@ describe.skipIf(missing !== undefined)('shared/etcd client on a 3-member cluster
     await client.leaseRevoke(lease.id); // gone already: not an error
   });
 
+  it('keepLeaseAlive keeps a short lease past its TTL and reports its loss after a revoke', async () => {
+    const lease = await client.leaseGrant(2);
+    await client.put('/tce/lease/kept', 'v', { lease: lease.id });
+    let lost = false;
+    const keeper = client.keepLeaseAlive(lease.id, 500, { onLost: () => (lost = true) });
+    try {
+      await sleep(3500);
+      expect(cluster.keys('/tce/lease/').get('/tce/lease/kept')).toBe('v');
+      await client.leaseRevoke(lease.id);
+      await until(() => lost);
+      expect(cluster.keys('/tce/lease/').size).toBe(0);
+    } finally {
+      keeper.stop();
+    }
+  });
+
   it('a bad request is refused (not unavailable)', async () => {
     const err = await client.put('/tce/x', 'v', { lease: '12345' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EtcdRefusedError);

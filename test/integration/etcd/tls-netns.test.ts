@@ -7,6 +7,7 @@ import { EtcdCluster, etcdMissing } from '../../helpers/etcd-cluster.js';
 import { makeEtcdPki } from '../../helpers/etcd-tls.js';
 import { createNetns, removeAllNetns } from '../../helpers/netns.js';
 import { removeDir, tempDir } from '../../helpers/node-rig.js';
+import { DIST_BIN, runPlugin } from '../../helpers/plugin.js';
 
 const missing = etcdMissing();
 const dirs: string[] = [];
@@ -47,6 +48,22 @@ describe.skipIf(missing !== undefined)('etcd over TLS and inside a netns', () =>
     noCa.close();
     expect(err2).toBeInstanceOf(EtcdUnavailableError);
     expect((err2 as Error).message).toMatch(/certificate|SELF_SIGNED|UNABLE/i);
+
+    // cluster-ipam with the same files in its config: claims over TLS; an unreadable file is code 7.
+    const conf = (etcd: Record<string, unknown>) => ({
+      cniVersion: '1.0.0',
+      name: 'tce-tls',
+      ipam: { type: 'cluster-ipam', range: '10.154.3.0/24', nodeName: 'tls-node', etcd: { endpoints: cluster.endpoints, prefix: '/tce/tls-ipam', ...etcd } },
+    });
+    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'tls1', CNI_IFNAME: 'eth0', CNI_NETNS: '/run/netns/tce-none', CNI_PATH: DIST_BIN };
+    const ok = runPlugin('cluster-ipam', env, conf({ certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, trustedCAFile: pki.caFile }));
+    expect(ok.status, ok.stdout).toBe(0);
+    expect(ok.json).toMatchObject({ ips: [{ address: '10.154.3.2/24' }] });
+    expect(JSON.parse(cluster.keys('/tce/tls-ipam/').get('/tce/tls-ipam/tce-tls/10.154.3.2') ?? '{}')).toMatchObject({ containerID: 'tls1', node: 'tls-node' });
+    const missingFile = runPlugin('cluster-ipam', { ...env, CNI_CONTAINERID: 'tls2' }, conf({ certFile: `${dir}/nope.pem`, keyFile: pki.clientKeyFile, trustedCAFile: pki.caFile }));
+    expect(missingFile.json).toMatchObject({ code: 7, msg: `ipam.etcd.certFile: cannot read "${dir}/nope.pem"` });
+    expect(runPlugin('cluster-ipam', { ...env, CNI_COMMAND: 'DEL' }, conf({ certFile: pki.clientCertFile, keyFile: pki.clientKeyFile, trustedCAFile: pki.caFile })).status).toBe(0);
+    expect(cluster.keys('/tce/tls-ipam/tce-tls/1').size).toBe(0);
   });
 
   it('members inside a netns listen on the given address; etcdctl inside that netns reads them', async () => {
