@@ -7,8 +7,8 @@ import type { Route } from '../../shared/cni/types.js';
 import type { EtcdClientOptions } from '../../shared/etcd/types.js';
 import { type IP, type IPNet, parseCIDR } from '../../shared/ip/index.js';
 import { canonicalRoute } from '../../shared/ip/route.js';
-import { type RangeConf, parseRange, requestedIPs, versionAtLeastSafe } from '../host-local/config.js';
-import { type RangeSet, RangeError, canonicalizeRangeSet, rangeSetFamily, rangeSetsOverlap } from '../host-local/range.js';
+import { type RangeConf, type RangeSetInput, checkRangeSetsDisjoint, parseRangeSets, requestedIPs, versionAtLeastSafe } from '../host-local/config.js';
+import { type RangeSet, rangeSetFamily } from '../host-local/range.js';
 import { DEFAULT_PREFIX, checkNetworkName, checkNodeName, checkPrefix } from './keys.js';
 
 export interface EtcdConf {
@@ -66,7 +66,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 const invalid = (msg: string, details = ''): CniError => new CniError(ErrorCode.InvalidNetworkConfig, msg, details);
 
 function loadRangeSets(ipam: ClusterIpamIPAMConf): RangeSet[] {
-  const sets: { inputs: RangeConf[]; field: string }[] = [];
+  const sets: RangeSetInput[] = [];
   if (ipam.range !== undefined && ipam.range !== '') {
     if (!parseCIDR(ipam.range)) throw invalid(`ipam.range: invalid CIDR address ${JSON.stringify(ipam.range)}`);
     sets.push({ inputs: [{ subnet: ipam.range, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }], field: 'ipam' });
@@ -75,20 +75,8 @@ function loadRangeSets(ipam: ClusterIpamIPAMConf): RangeSet[] {
   }
   (ipam.ranges ?? []).forEach((s, i) => sets.push({ inputs: s, field: `ipam.ranges[${i}]` }));
   if (sets.length === 0) throw invalid('no IP ranges specified', 'set ipam.range or ipam.ranges');
-  const ranges = sets.map(({ inputs, field }, i) => {
-    const parsed = inputs.map((r, j) => parseRange(r, field === 'ipam' ? 'ipam' : `${field}[${j}]`));
-    try {
-      return canonicalizeRangeSet(parsed);
-    } catch (e) {
-      if (e instanceof RangeError) throw invalid(`invalid range set ${i}: ${e.message}`, `in ${field}`);
-      throw e;
-    }
-  });
-  for (let i = 0; i < ranges.length - 1; i++) {
-    for (let j = i + 1; j < ranges.length; j++) {
-      if (rangeSetsOverlap(ranges[i]!, ranges[j]!)) throw invalid(`range set ${i} overlaps with ${j}`);
-    }
-  }
+  const ranges = parseRangeSets(sets);
+  checkRangeSetsDisjoint(ranges);
   return ranges;
 }
 

@@ -98,21 +98,15 @@ export function requestedIPs(conf: Pick<HostLocalNetConf, 'args' | 'runtimeConfi
   return requested;
 }
 
-export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): HostLocalConfig {
-  const ipam = conf.ipam;
-  if (!ipam) throw invalid("IPAM config missing 'ipam' key");
-  const cniVersion = conf.cniVersion ?? '';
+/** One range set as configured, with the config path that names it in errors. */
+export interface RangeSetInput {
+  inputs: RangeConf[];
+  field: string;
+}
 
-  const requested = requestedIPs(conf, cniArgs);
-
-  // Order: runtimeConfig.ipRanges, then the legacy single range, then ipam.ranges.
-  const sets: { inputs: RangeConf[]; field: string }[] = [];
-  (conf.runtimeConfig?.ipRanges ?? []).forEach((s, i) => sets.push({ inputs: s, field: `runtimeConfig.ipRanges[${i}]` }));
-  if (ipam.subnet) sets.push({ inputs: [ipam], field: 'ipam' });
-  (ipam.ranges ?? []).forEach((s, i) => sets.push({ inputs: s, field: `ipam.ranges[${i}]` }));
-  if (sets.length === 0) throw invalid('no IP ranges specified');
-
-  const ranges: RangeSet[] = sets.map(({ inputs, field }, i) => {
+/** Parses and canonicalises each configured range set (shared with cluster-ipam). */
+export function parseRangeSets(sets: readonly RangeSetInput[]): RangeSet[] {
+  return sets.map(({ inputs, field }, i) => {
     const parsed = inputs.map((r, j) => parseRange(r, field === 'ipam' ? 'ipam' : `${field}[${j}]`));
     try {
       return canonicalizeRangeSet(parsed);
@@ -121,6 +115,32 @@ export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): Ho
       throw e;
     }
   });
+}
+
+/** No address may belong to two range sets: each set is one address in the result. */
+export function checkRangeSetsDisjoint(ranges: readonly RangeSet[]): void {
+  for (let i = 0; i < ranges.length - 1; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      if (rangeSetsOverlap(ranges[i]!, ranges[j]!)) throw invalid(`range set ${i} overlaps with ${j}`);
+    }
+  }
+}
+
+export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): HostLocalConfig {
+  const ipam = conf.ipam;
+  if (!ipam) throw invalid("IPAM config missing 'ipam' key");
+  const cniVersion = conf.cniVersion ?? '';
+
+  const requested = requestedIPs(conf, cniArgs);
+
+  // Order: runtimeConfig.ipRanges, then the legacy single range, then ipam.ranges.
+  const sets: RangeSetInput[] = [];
+  (conf.runtimeConfig?.ipRanges ?? []).forEach((s, i) => sets.push({ inputs: s, field: `runtimeConfig.ipRanges[${i}]` }));
+  if (ipam.subnet) sets.push({ inputs: [ipam], field: 'ipam' });
+  (ipam.ranges ?? []).forEach((s, i) => sets.push({ inputs: s, field: `ipam.ranges[${i}]` }));
+  if (sets.length === 0) throw invalid('no IP ranges specified');
+
+  const ranges = parseRangeSets(sets);
 
   const v4 = ranges.filter((s) => rangeSetFamily(s) === 4).length;
   const v6 = ranges.length - v4;
@@ -128,11 +148,7 @@ export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): Ho
     throw invalid(`CNI version ${cniVersion} does not support more than 1 address per family`);
   }
 
-  for (let i = 0; i < ranges.length - 1; i++) {
-    for (let j = i + 1; j < ranges.length; j++) {
-      if (rangeSetsOverlap(ranges[i]!, ranges[j]!)) throw invalid(`range set ${i} overlaps with ${j}`);
-    }
-  }
+  checkRangeSetsDisjoint(ranges);
 
   const routes = ipam.routes?.map((r, i) => {
     const out = canonicalRoute(r, `ipam.routes[${i}]`);
