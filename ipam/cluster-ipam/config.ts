@@ -11,17 +11,11 @@ import { type RangeConf, type RangeSetInput, checkRangeSetsDisjoint, parseRangeS
 import { type RangeSet, rangeSetFamily } from '../host-local/range.js';
 import { DEFAULT_PREFIX, checkNetworkName, checkNodeName, checkPrefix } from './keys.js';
 
-export interface EtcdConf {
-  endpoints?: string[];
+/** The config's `etcd` object: the client's options (all optional here), the key prefix and the bound of one command. */
+export type EtcdConf = Partial<Omit<EtcdClientOptions, 'requestTimeoutMs'>> & {
   prefix?: string;
-  certFile?: string;
-  keyFile?: string;
-  trustedCAFile?: string;
-  username?: string;
-  password?: string;
-  dialTimeoutMs?: number;
   timeoutMs?: number;
-}
+};
 
 export interface ClusterIpamIPAMConf {
   type?: string;
