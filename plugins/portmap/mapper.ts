@@ -2,12 +2,13 @@
 // and remove the forwarding of one container, with either backend. Tool failures become CniError 5.
 import { checkFailed, CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { firewallError } from '../../shared/firewall/errors.js';
-import { ToolMissingError } from '../../shared/firewall/exec.js';
+import { isNftablesUnavailable } from '../../shared/netfilter/nftables/index.js';
 import type { SavedTable } from '../../shared/firewall/iptables-save.js';
 import type { Family, IPNet } from '../../shared/ip/index.js';
 import type { Backend, PortmapConf } from './config.js';
 import { iptablesCheck, iptablesPlan, iptablesSetup, iptablesTeardown, readIptablesTable } from './iptables.js';
-import { type HostportRule, nftCheck, nftListTable, nftSetup, nftTeardown } from './nftables.js';
+import { type HostportRule, nftCheck } from './nftables.js';
+import { nftListTable, nftSetup, nftTeardown } from './nftables-apply.js';
 import { errorText } from '../../shared/sys/error-text.js';
 
 /** Installs the forwarding to each container address (ADD). */
@@ -52,8 +53,8 @@ export async function unforwardPorts(backend: Backend, network: string, containe
     try {
       await nftTeardown(containerID, addresses);
     } catch (e) {
-      // As the reference, whose DEL skips a family it cannot open: without nft there is nothing to do.
-      if (e instanceof ToolMissingError) return;
+      // As the reference, whose DEL skips a family it cannot open: without nf_tables there is nothing to do.
+      if (isNftablesUnavailable(e)) return;
       throw firewallError('error deleting nftables rules', e);
     }
     return;
@@ -82,9 +83,9 @@ export async function checkPorts(backend: Backend, conf: PortmapConf, containerI
   if (backend === 'nftables') {
     let rules: HostportRule[];
     try {
-      rules = await nftListTable(family);
+      rules = nftListTable(family);
     } catch (e) {
-      if (e instanceof ToolMissingError) throw firewallError('nft is not usable', e);
+      if (isNftablesUnavailable(e)) throw firewallError('nftables is not usable', e);
       if (family === 6) return;
       throw firewallError('could not list nftables rules', e);
     }

@@ -1,7 +1,7 @@
 // ipMasq for bridge and ptp: set up, tear down and garbage-collect masquerading of container
 // addresses, with the reference's iptables and nftables rule forms. Every ADD or DEL is one
-// transaction per firewall (iptables: one restore per address family; nftables: one `nft -f -`),
-// computed from the state read just before.
+// transaction per firewall (iptables: one restore per address family; nftables: one nf_tables
+// netlink batch, in-process), computed from the state read just before.
 import type { Attachment } from '../cni/types.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { familyBits, parseCIDR, type Family, type IPNet } from '../ip/index.js';
@@ -23,13 +23,12 @@ import {
   NFT_MASQ_TABLE,
   nftInstanceHash,
   nftMasqComment,
-  nftMasqDeleteScript,
-  nftMasqSetupScript,
   nftRulesWithCommentPrefix,
   staleNftMasqHandles,
 } from './ipmasq-nftables.js';
-import { nftApply, nftList } from './nft.js';
+import { nftMasqDeleteBatch, nftMasqSetupBatch } from './ipmasq-nft-batch.js';
 import type { NftRuleInfo } from './nft-json.js';
+import { changeNftables, listNftRules, type NftBatch } from '../netfilter/nftables/index.js';
 
 /** Which masquerade rules: the reference keys them by network name, container ID and interface. */
 export interface MasqIdentity {
@@ -44,8 +43,6 @@ export interface MasqAttachment extends MasqIdentity {
 }
 
 const FAMILIES: readonly Family[] = [4, 6];
-const NFT_CHAIN_PATH = ['chain', 'inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN];
-const NFT_ATTEMPTS = 3;
 
 function parseAddresses(ips: readonly string[]): IPNet[] {
   return ips.map((text) => {
@@ -70,26 +67,16 @@ async function setupIptables(att: MasqAttachment, nets: readonly IPNet[], tables
   );
 }
 
-/** Read-compute-write on masq_checks, re-reading when a handle vanished in between. */
-async function changeNftMasq(script: (rules: readonly NftRuleInfo[]) => string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const { rules } = await nftList(NFT_CHAIN_PATH);
-    const text = script(rules);
-    if (text === '') return;
-    try {
-      await nftApply(text);
-      return;
-    } catch (e) {
-      if (attempt >= NFT_ATTEMPTS) throw e;
-    }
-  }
+/** Read-compute-commit on masq_checks (re-read when a handle vanished in between). */
+async function changeNftMasq(batch: (rules: readonly NftRuleInfo[]) => NftBatch): Promise<void> {
+  changeNftables((sock) => listNftRules(sock, 'inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN), batch);
 }
 
 async function setupNftables(att: MasqAttachment, nets: readonly IPNet[]): Promise<void> {
   const prefix = nftInstanceHash(att.network, att.ifName, att.containerID);
   const comment = nftMasqComment(att.network, att.ifName, att.containerID);
   await changeNftMasq((rules) =>
-    nftMasqSetupScript(
+    nftMasqSetupBatch(
       nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle),
       nets,
       comment,
@@ -176,7 +163,7 @@ export async function teardownIPMasq(id: MasqIdentity): Promise<void> {
   const errors = await Promise.all([
     removeIptablesChains(() => new Set([chain])),
     unlessUnusable('nftables', nftUsable, () =>
-      changeNftMasq((rules) => nftMasqDeleteScript(nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle))),
+      changeNftMasq((rules) => nftMasqDeleteBatch(nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle))),
     ),
   ]);
   throwIfAny('failed to tear down IP masquerade', errors);
@@ -191,7 +178,7 @@ export async function gcIPMasq(network: string, valid: readonly Attachment[]): P
   const validIDs = valid.map((a) => a.containerID);
   const errors = await Promise.all([
     removeIptablesChains((t) => staleIptablesMasqChains(t, network, validIDs)),
-    unlessUnusable('nftables', nftUsable, () => changeNftMasq((rules) => nftMasqDeleteScript(staleNftMasqHandles(rules, network, valid)))),
+    unlessUnusable('nftables', nftUsable, () => changeNftMasq((rules) => nftMasqDeleteBatch(staleNftMasqHandles(rules, network, valid)))),
   ]);
   throwIfAny('failed to garbage-collect IP masquerade', errors);
 }
