@@ -10,6 +10,7 @@ import { firewallError } from './errors.js';
 import { ToolMissingError } from './exec.js';
 import { changeIptablesTable, readIptablesTable } from './iptables.js';
 import type { SavedTable } from './iptables-save.js';
+import { iptablesChainMayExist } from './iptables-presence.js';
 import {
   iptablesChainRemovalLines,
   iptablesMasqChain,
@@ -134,9 +135,14 @@ async function unlessUnusable(
 
 const nftUsable = (): Promise<BackendUsability> => checkMasqBackendUsable('nftables');
 
-async function removeIptablesChains(chainsOf: (t: SavedTable) => ReadonlySet<string>): Promise<string | undefined> {
+/**
+ * Removes the chains `chainsOf` picks from each family's nat table. With `known` (a DEL, which knows
+ * its chain's name), a family where that chain certainly does not exist is skipped without running
+ * iptables-save (see iptables-presence.ts).
+ */
+async function removeIptablesChains(chainsOf: (t: SavedTable) => ReadonlySet<string>, known?: string): Promise<string | undefined> {
   const errors = await Promise.all(
-    FAMILIES.map((family) =>
+    FAMILIES.filter((family) => known === undefined || iptablesChainMayExist(family, NAT_TABLE, known)).map((family) =>
       unlessUnusable(family === 4 ? 'iptables' : 'ip6tables', () => checkIptablesFamilyUsable(family), () =>
         changeIptablesTable(family, NAT_TABLE, (t) => iptablesChainRemovalLines(t, chainsOf(t))),
       ),
@@ -161,7 +167,7 @@ export async function teardownIPMasq(id: MasqIdentity): Promise<void> {
   const chain = iptablesMasqChain(id.network, id.containerID);
   const prefix = nftInstanceHash(id.network, id.ifName, id.containerID);
   const errors = await Promise.all([
-    removeIptablesChains(() => new Set([chain])),
+    removeIptablesChains(() => new Set([chain]), chain),
     unlessUnusable('nftables', nftUsable, () =>
       changeNftMasq((rules) => nftMasqDeleteBatch(nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle))),
     ),

@@ -1,0 +1,87 @@
+// The nftables backend runs no program: a masquerading bridge (ipMasqBackend nftables, with
+// macspoofchk) and the firewall plugin (backend nftables) are run under `strace -f -e trace=execve`
+// and each ADD, CHECK and DEL shows exactly one execve, the plugin's own. `nft` reads the result back.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetns, execInNetns, netnsPath, removeAllNetns } from '../../helpers/netns.js';
+import { DIST_BIN } from '../../helpers/plugin.js';
+
+const skip =
+  process.getuid?.() !== 0 ? 'needs root' : ['strace', 'nft'].find((t) => spawnSync('which', [t]).status !== 0);
+
+interface Traced { status: number; stdout: string; execs: string[] }
+
+/** Runs dist/bin/<plugin> in `node` under strace; the execve lines of the whole process tree. */
+function traced(node: string, plugin: string, env: Record<string, string>, conf: unknown): Traced {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tnf-strace-'));
+  const trace = path.join(dir, 'trace');
+  try {
+    const r = spawnSync('ip', ['netns', 'exec', node, 'strace', '-f', '-qq', '-e', 'trace=execve', '-o', trace, path.join(DIST_BIN, plugin)], {
+      env: { PATH: process.env.PATH, CNI_PATH: DIST_BIN, ...env }, input: JSON.stringify(conf), encoding: 'utf8',
+    });
+    const execs = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes('execve('));
+    return { status: r.status ?? -1, stdout: r.stdout, execs };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ruleset = (ns: string): string => execInNetns(ns, 'nft', ['-j', 'list', 'ruleset']).stdout;
+
+describe.skipIf(skip)(`nftables backend: no process per call${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+  let node = '';
+  let ctr = '';
+  let dataDir = '';
+  beforeAll(() => {
+    node = createNetns('tnf-node');
+    ctr = createNetns('tnf-ctr');
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tnf-ipam-'));
+  });
+  afterAll(() => {
+    removeAllNetns();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const env = (command: string, id: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netnsPath(ctr), CNI_IFNAME: 'eth0', TSCNI_STATE_DIR: dataDir });
+
+  it('bridge with ipMasq (nftables) and macspoofchk: ADD, CHECK, DEL are one execve each', () => {
+    const conf = {
+      cniVersion: '1.1.0', name: 'tnf-net', type: 'bridge', bridge: 'tnfbr0', isGateway: true, ipMasq: true, ipMasqBackend: 'nftables', macspoofchk: true,
+      ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.151.10.0/24' }], [{ subnet: 'fd51:10::/64' }]] },
+    };
+    const add = traced(node, 'bridge', env('ADD', 'tnf-b1'), conf);
+    expect(add.status, add.stdout).toBe(0);
+    expect(add.execs, add.execs.join('\n')).toHaveLength(1);
+    const rules = ruleset(node);
+    expect(rules).toContain('"masq_checks"');
+    expect(rules).toContain('macspoofchk-tnf-b1-eth0');
+    expect(rules).toContain('10.151.10.2');
+    const check = traced(node, 'bridge', env('CHECK', 'tnf-b1'), { ...conf, prevResult: JSON.parse(add.stdout) });
+    expect(check.status, check.stdout).toBe(0);
+    expect(check.execs).toHaveLength(1);
+    const del = traced(node, 'bridge', env('DEL', 'tnf-b1'), conf);
+    expect(del.status, del.stdout).toBe(0);
+    expect(del.execs, del.execs.join('\n')).toHaveLength(1);
+    const after = ruleset(node);
+    expect(after).not.toContain('tnf-b1');
+    expect(after).not.toContain('10.151.10.2');
+  });
+
+  it('firewall plugin (nftables backend): ADD, CHECK, DEL are one execve each', () => {
+    const prevResult = {
+      cniVersion: '1.1.0',
+      interfaces: [{ name: 'tnfbr1' }, { name: 'tnfveth1' }, { name: 'eth0', sandbox: netnsPath(ctr) }],
+      ips: [{ address: '10.151.11.2/24', interface: 2 }, { address: 'fd51:11::2/64', interface: 2 }],
+    };
+    const conf = { cniVersion: '1.1.0', name: 'tnf-fw', type: 'firewall', backend: 'nftables', prevResult };
+    const fwEnv = (command: string) => ({ ...env(command, 'tnf-f1'), DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dataDir}/no-bus` });
+    for (const command of ['ADD', 'CHECK', 'DEL']) {
+      const r = traced(node, 'firewall', fwEnv(command), conf);
+      expect(r.status, `${command}: ${r.stdout}`).toBe(0);
+      expect(r.execs, `${command}: ${r.execs.join('\n')}`).toHaveLength(1);
+      expect(ruleset(node).includes('id: tnf-f1'), command).toBe(command !== 'DEL');
+    }
+  });
+});
