@@ -98,9 +98,10 @@ export const ct = (key: number, dreg = K.NFT_REG_1): NftExpr => ({
 export const fib = (result: number, flags: number, dreg = K.NFT_REG_1): NftExpr => ({
   name: 'fib',
   fill: (b) => {
-    be32(b, K.NFTA_FIB_DREG, dreg);
-    be32(b, K.NFTA_FIB_RESULT, result);
+    // nft's attribute order, so our messages are byte for byte the ones nft sends.
     be32(b, K.NFTA_FIB_FLAGS, flags);
+    be32(b, K.NFTA_FIB_RESULT, result);
+    be32(b, K.NFTA_FIB_DREG, dreg);
   },
 });
 

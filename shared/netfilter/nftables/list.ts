@@ -31,7 +31,7 @@ function familyOf(m: NlMsg): K.NftFamily | undefined {
 
 const msgType = (m: NlMsg): number => m.type & 0xff;
 
-function parseChain(m: NlMsg): NftChainEntry | undefined {
+export function parseChain(m: NlMsg): NftChainEntry | undefined {
   const family = familyOf(m);
   if (msgType(m) !== K.NFT_MSG_NEWCHAIN || !family) return undefined;
   const attrs = parseAttrs(m.payload, 4);
@@ -57,7 +57,7 @@ function constantValues(exprs: Buffer | undefined): Buffer[] {
   return out;
 }
 
-function parseRule(m: NlMsg): NftRuleEntry | undefined {
+export function parseRule(m: NlMsg): NftRuleEntry | undefined {
   const family = familyOf(m);
   if (msgType(m) !== K.NFT_MSG_NEWRULE || !family) return undefined;
   const attrs = parseAttrs(m.payload, 4);
