@@ -90,7 +90,8 @@ export class NetlinkSocket {
   /**
    * Sends `reqs` in ONE datagram (an nf_tables batch: BATCH_BEGIN ... BATCH_END, which the kernel runs
    * as one transaction) and throws NetlinkError for the first message the kernel refused, named by
-   * `opOf(index)`. Messages that want a reply set NLM_F_ACK themselves. The kernel handles a netlink
+   * `opOf(index)`. Messages that want a receipt set NLM_F_ACK themselves (the kernel reports a refused
+   * message with or without it). The kernel handles a netlink
    * request inside send(), so every reply is already queued when send returns: they are read without
    * blocking until the queue is empty, whatever their number (an aborted batch may answer fewer).
    */
@@ -103,16 +104,20 @@ export class NetlinkSocket {
       return msg;
     });
     this.send(Buffer.concat(parts), opOf(0));
+    const wantsReceipt = parts.some((m) => m.readUInt16LE(6) & NLM_F_ACK);
+    let replies = 0;
     let failure: { index: number; errno: number; extAck: string | undefined } | undefined;
     for (let buf = this.receive(opOf(0), MSG_DONTWAIT); buf; buf = this.receive(opOf(0), MSG_DONTWAIT)) {
       for (const m of splitMessages(buf.data, buf.len)) {
         const index = (m.seq - firstSeq) >>> 0;
         if (m.type !== NLMSG_ERROR || index >= reqs.length) continue;
+        replies++;
         const reply = parseErrorReply(m.payload, m.flags);
         if (reply.errno !== 0 && (failure === undefined || index < failure.index)) failure = { index, errno: reply.errno, extAck: reply.extAck };
       }
     }
     if (failure) throw new NetlinkError(opOf(failure.index), failure.errno, failure.extAck);
+    if (wantsReceipt && replies === 0) throw new NetlinkError(opOf(0), 61 /* ENODATA */, 'the kernel sent no receipt for the batch');
   }
 
   private exchange<T>(

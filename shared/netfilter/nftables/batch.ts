@@ -1,5 +1,7 @@
 // One nf_tables transaction: the changes of one call, sent as BATCH_BEGIN, the messages, BATCH_END in
-// one datagram. The kernel applies all of them or none; every message asks for an ACK, and the first
+// one datagram. The kernel applies all of them or none. It reports an error for every refused message
+// whether or not it asked for an ACK; only the last change asks for one (as a receipt), so a batch of
+// any size gets a handful of replies and cannot overrun the socket's receive buffer. The first
 // refusal is reported naming the change in nft's words ("add rule inet t c: ENOENT ...").
 import { MessageBuilder } from '../../netlink/message.js';
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL } from '../../netlink/constants.js';
@@ -64,17 +66,17 @@ export class NftBatch {
   }
 
   addTable(family: K.NftFamily, name: string, comment?: string): this {
-    const m = nftMessage(K.NFT_MSG_NEWTABLE, family, NLM_F_ACK | NLM_F_CREATE).str(K.NFTA_TABLE_NAME, name).bytes(K.NFTA_TABLE_FLAGS, be32(0));
+    const m = nftMessage(K.NFT_MSG_NEWTABLE, family, NLM_F_CREATE).str(K.NFTA_TABLE_NAME, name).bytes(K.NFTA_TABLE_FLAGS, be32(0));
     if (comment !== undefined) m.bytes(K.NFTA_TABLE_USERDATA, commentUserdata(comment));
     return this.push(`add table ${family} ${name}`, m);
   }
 
   deleteTable(family: K.NftFamily, name: string): this {
-    return this.push(`delete table ${family} ${name}`, nftMessage(K.NFT_MSG_DELTABLE, family, NLM_F_ACK).str(K.NFTA_TABLE_NAME, name));
+    return this.push(`delete table ${family} ${name}`, nftMessage(K.NFT_MSG_DELTABLE, family, 0).str(K.NFTA_TABLE_NAME, name));
   }
 
   addChain(family: K.NftFamily, table: string, name: string, opts: ChainOptions = {}): this {
-    const flags = NLM_F_ACK | NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
+    const flags = NLM_F_CREATE | (opts.exclusive ? NLM_F_EXCL : 0);
     const m = nftMessage(K.NFT_MSG_NEWCHAIN, family, flags).str(K.NFTA_CHAIN_TABLE, table).str(K.NFTA_CHAIN_NAME, name);
     const base = opts.base;
     if (base) {
@@ -88,18 +90,18 @@ export class NftBatch {
 
   /** `flush chain`: delete every rule of the chain. */
   flushChain(family: K.NftFamily, table: string, chain: string): this {
-    const m = nftMessage(K.NFT_MSG_DELRULE, family, NLM_F_ACK).str(K.NFTA_RULE_TABLE, table).str(K.NFTA_RULE_CHAIN, chain);
+    const m = nftMessage(K.NFT_MSG_DELRULE, family, 0).str(K.NFTA_RULE_TABLE, table).str(K.NFTA_RULE_CHAIN, chain);
     return this.push(`flush chain ${family} ${table} ${chain}`, m);
   }
 
   /** Deletes an empty chain nothing jumps to (its rules, if any, go with it). */
   deleteChain(family: K.NftFamily, table: string, chain: string): this {
-    const m = nftMessage(K.NFT_MSG_DELCHAIN, family, NLM_F_ACK).str(K.NFTA_CHAIN_TABLE, table).str(K.NFTA_CHAIN_NAME, chain);
+    const m = nftMessage(K.NFT_MSG_DELCHAIN, family, 0).str(K.NFTA_CHAIN_TABLE, table).str(K.NFTA_CHAIN_NAME, chain);
     return this.push(`delete chain ${family} ${table} ${chain}`, m);
   }
 
   addRule(family: K.NftFamily, table: string, chain: string, exprs: readonly NftExpr[], opts: RuleOptions = {}): this {
-    const flags = NLM_F_ACK | NLM_F_CREATE | (opts.insert ? 0 : NLM_F_APPEND);
+    const flags = NLM_F_CREATE | (opts.insert ? 0 : NLM_F_APPEND);
     const m = nftMessage(K.NFT_MSG_NEWRULE, family, flags).str(K.NFTA_RULE_TABLE, table).str(K.NFTA_RULE_CHAIN, chain);
     writeExpressions(m, exprs);
     if (opts.comment !== undefined) m.bytes(K.NFTA_RULE_USERDATA, commentUserdata(opts.comment));
@@ -110,13 +112,14 @@ export class NftBatch {
   deleteRule(family: K.NftFamily, table: string, chain: string, handle: number): this {
     const h = Buffer.alloc(8);
     h.writeBigUInt64BE(BigInt(handle), 0);
-    const m = nftMessage(K.NFT_MSG_DELRULE, family, NLM_F_ACK).str(K.NFTA_RULE_TABLE, table).str(K.NFTA_RULE_CHAIN, chain).bytes(K.NFTA_RULE_HANDLE, h);
+    const m = nftMessage(K.NFT_MSG_DELRULE, family, 0).str(K.NFTA_RULE_TABLE, table).str(K.NFTA_RULE_CHAIN, chain).bytes(K.NFTA_RULE_HANDLE, h);
     return this.push(`delete rule ${family} ${table} ${chain} handle ${handle}`, m);
   }
 
   /** The whole transaction, framed by BATCH_BEGIN / BATCH_END (res_id names the nf_tables subsystem). */
   messages(): MessageBuilder[] {
     const frame = (type: number): MessageBuilder => new MessageBuilder(type, 0, 32).fixed(genmsg(0, K.NFNL_SUBSYS_NFTABLES));
+    this.msgs.at(-1)?.addFlags(NLM_F_ACK);
     return [frame(K.NFNL_MSG_BATCH_BEGIN), ...this.msgs, frame(K.NFNL_MSG_BATCH_END)];
   }
 }

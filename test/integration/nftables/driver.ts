@@ -17,6 +17,7 @@ import { changeNftFirewall } from '../../../plugins/firewall/nftables.js';
 import { nftAddBatch, nftDeleteBatch } from '../../../plugins/firewall/nftables-batch.js';
 import { isAttachmentRule, nftAddScript, nftDeleteScript, type NftAddPlan, NFT_TABLE as FIREWALL_TABLE } from '../../../plugins/firewall/nftables-rules.js';
 import type { IsolationPolicy } from '../../../plugins/firewall/iptables-rules.js';
+import { accept, commitNftBatch, jump, NftBatch } from '../../../shared/netfilter/nftables/index.js';
 
 type Mode = 'text' | 'netlink';
 interface Attachment { network: string; containerID: string; ifName: string }
@@ -28,7 +29,8 @@ type Step =
   | { kind: 'firewall-add'; att: Attachment; ips: string[]; isolation?: { bridge: string; policy: IsolationPolicy } }
   | { kind: 'firewall-del'; att: Attachment }
   | { kind: 'spoof-add'; containerID: string; ifName: string; hostIfName: string; mac: string }
-  | { kind: 'spoof-del'; containerID: string; ifName: string };
+  | { kind: 'spoof-del'; containerID: string; ifName: string }
+  | { kind: 'failing-batch' };
 
 const nets = (ips: readonly string[]): IPNet[] => ips.map((s) => parseCIDR(s)!);
 
@@ -110,6 +112,11 @@ async function netlink(step: Step): Promise<void> {
       return setupMacSpoofCheck(step);
     case 'spoof-del':
       return teardownMacSpoofCheck(step);
+    case 'failing-batch':
+      // A table, a chain, a good rule, then a jump to a chain that does not exist: nothing may stay.
+      return commitNftBatch(
+        new NftBatch().addTable('inet', 'tnf_t').addChain('inet', 'tnf_t', 'c').addRule('inet', 'tnf_t', 'c', [accept()]).addRule('inet', 'tnf_t', 'c', [jump('nochain')], { comment: 'bad' }),
+      );
   }
 }
 
@@ -119,6 +126,6 @@ try {
   await (mode === 'text' ? text(step) : netlink(step));
   process.stdout.write('ok');
 } catch (e) {
-  process.stdout.write(`error: ${String(e)} ${(e as { details?: string }).details ?? ''}`);
+  process.stdout.write(`error: ${String(e)}${(e as { details?: string }).details ? ` ${(e as { details?: string }).details}` : ''}`);
   process.exitCode = 1;
 }

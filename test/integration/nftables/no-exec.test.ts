@@ -1,6 +1,7 @@
 // The nftables backend runs no program: a masquerading bridge (ipMasqBackend nftables, with
 // macspoofchk) and the firewall plugin (backend nftables) are run under `strace -f -e trace=execve`
 // and each ADD, CHECK and DEL shows exactly one execve, the plugin's own. `nft` reads the result back.
+// Also: a refused batch changes nothing and names the change; a refusal reaches the runtime as code 100.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +31,7 @@ function traced(node: string, plugin: string, env: Record<string, string>, conf:
 }
 
 const ruleset = (ns: string): string => execInNetns(ns, 'nft', ['-j', 'list', 'ruleset']).stdout;
+const repo = path.join(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
 describe.skipIf(skip)(`nftables backend: no process per call${skip ? ` [skipped: ${skip}]` : ''}`, () => {
   let node = '';
@@ -83,5 +85,23 @@ describe.skipIf(skip)(`nftables backend: no process per call${skip ? ` [skipped:
       expect(r.execs, `${command}: ${r.execs.join('\n')}`).toHaveLength(1);
       expect(ruleset(node).includes('id: tnf-f1'), command).toBe(command !== 'DEL');
     }
+  });
+
+  it('a refused batch applies nothing and names the refused change; the plugin reports a refusal as code 100', () => {
+    const scratch = createNetns('tnf-atomic');
+    const r = spawnSync('ip', ['netns', 'exec', scratch, path.join(repo, 'node_modules/.bin/node'), '--import', path.join(repo, 'test/integration/firewall/ts-resolve.mjs'),
+      path.join(repo, 'test/integration/nftables/driver.ts'), 'netlink', JSON.stringify({ kind: 'failing-batch' })], { encoding: 'utf8' });
+    expect(r.stdout).toBe('error: NetlinkError: nftables: add rule inet tnf_t c (comment "bad"): ENOENT (No such file or directory)');
+    expect(execInNetns(scratch, 'nft', ['list', 'ruleset']).stdout).toBe('');
+    // Without CAP_NET_ADMIN the kernel refuses even the read: code 100, and the failed ADD leaves nothing.
+    const conf = {
+      cniVersion: '1.1.0', name: 'tnf-fw2', type: 'firewall', backend: 'nftables',
+      prevResult: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0', sandbox: netnsPath(ctr) }], ips: [{ address: '10.151.12.2/24', interface: 0 }] },
+    };
+    const add = spawnSync('ip', ['netns', 'exec', scratch, 'setpriv', '--bounding-set', '-net_admin', '--inh-caps', '-net_admin', path.join(DIST_BIN, 'firewall')], {
+      env: { PATH: process.env.PATH, CNI_PATH: DIST_BIN, ...env('ADD', 'tnf-f2'), DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dataDir}/no-bus` }, input: JSON.stringify(conf), encoding: 'utf8',
+    });
+    expect(JSON.parse(add.stdout)).toMatchObject({ code: 100, msg: 'failed to add firewall rules (nftables)', details: expect.stringContaining('EPERM') });
+    expect(fs.existsSync(path.join(dataDir, 'firewall', 'tnf-fw2', 'tnf-f2_eth0.json'))).toBe(false);
   });
 });
