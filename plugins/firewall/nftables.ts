@@ -3,7 +3,7 @@
 import { CniError, ErrorCode, checkFailed } from '../../shared/cni/errors.js';
 import { firewallError } from '../../shared/firewall/errors.js';
 import type { NftListing } from '../../shared/firewall/nft-json.js';
-import { changeNftables, isNftablesUnavailable, listNftChains, listNftRules, type NftBatch, openNftSocket } from '../../shared/netfilter/nftables/index.js';
+import { changeNftables, isNftablesUnavailable, listNftChains, listNftRules, type NftBatch, nftSocket } from '../../shared/netfilter/nftables/index.js';
 import type { NetlinkSocket } from '../../shared/netlink/socket.js';
 import type { FirewallBackend, FirewallRequest } from './backend.js';
 import { nftAddBatch, nftDeleteBatch } from './nftables-batch.js';
@@ -11,14 +11,7 @@ import { isAttachmentRule, nftCheck, nftSafeName, NFT_TABLE } from './nftables-r
 
 const readTable = (sock: NetlinkSocket): NftListing => ({ chains: listNftChains(sock, 'inet', NFT_TABLE), rules: listNftRules(sock, 'inet', NFT_TABLE) });
 
-function listTable(): NftListing {
-  const sock = openNftSocket();
-  try {
-    return readTable(sock);
-  } finally {
-    sock.close();
-  }
-}
+const listTable = (): NftListing => readTable(nftSocket());
 
 /** Read, compute, commit; read again when a rule we meant to delete vanished in between. */
 export async function changeNftFirewall(batch: (listing: NftListing) => NftBatch): Promise<void> {

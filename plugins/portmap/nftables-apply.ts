@@ -3,7 +3,7 @@
 // only the `nft` program compiles) make the ADD run `nft -f -` with the text form instead.
 import { nftApply } from '../../shared/firewall/nft.js';
 import { type Family, formatIP, ipFromBytes, type IPNet } from '../../shared/ip/index.js';
-import { changeNftables, listNftRules, NftBatch, openNftSocket } from '../../shared/netfilter/nftables/index.js';
+import { changeNftables, listNftRules, NftBatch, nftSocket } from '../../shared/netfilter/nftables/index.js';
 import type { NetlinkSocket } from '../../shared/netlink/socket.js';
 import type { PortmapConf } from './config.js';
 import { addSetupToBatch } from './nftables-batch.js';
@@ -22,14 +22,7 @@ export function readHostportRules(sock: NetlinkSocket, family: Family): Hostport
   }));
 }
 
-export function nftListTable(family: Family): HostportRule[] {
-  const sock = openNftSocket();
-  try {
-    return readHostportRules(sock, family);
-  } finally {
-    sock.close();
-  }
-}
+export const nftListTable = (family: Family): HostportRule[] => readHostportRules(nftSocket(), family);
 
 /** nft conditions are nft text: only the `nft` program can compile them (see README). */
 const hasNftConditions = (conf: PortmapConf): boolean => (conf.conditionsV4?.length ?? 0) > 0 || (conf.conditionsV6?.length ?? 0) > 0;

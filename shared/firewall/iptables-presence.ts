@@ -5,7 +5,7 @@
 // netlink dump lists. Either way the answer does not depend on which tool variant is installed.
 import { readFileSync } from 'node:fs';
 import type { Family } from '../ip/index.js';
-import { listNftChains, openNftSocket } from '../netfilter/nftables/index.js';
+import { listNftChains, nftSocket } from '../netfilter/nftables/index.js';
 
 function legacyTableInUse(family: Family, table: string): boolean {
   try {
@@ -20,12 +20,7 @@ function legacyTableInUse(family: Family, table: string): boolean {
 export function iptablesChainMayExist(family: Family, table: string, chain: string): boolean {
   if (legacyTableInUse(family, table)) return true;
   try {
-    const sock = openNftSocket();
-    try {
-      return listNftChains(sock, family === 4 ? 'ip' : 'ip6', table).some((c) => c.name === chain);
-    } finally {
-      sock.close();
-    }
+    return listNftChains(nftSocket(), family === 4 ? 'ip' : 'ip6', table).some((c) => c.name === chain);
   } catch {
     return true;
   }

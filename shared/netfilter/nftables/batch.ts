@@ -5,8 +5,8 @@
 // refusal is reported naming the change in nft's words ("add rule inet t c: ENOENT ...").
 import { MessageBuilder } from '../../netlink/message.js';
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL } from '../../netlink/constants.js';
-import { NetlinkSocket } from '../../netlink/socket.js';
-import { NETLINK_NETFILTER } from '../conntrack.js';
+import type { NetlinkSocket } from '../../netlink/socket.js';
+import { nftSocket } from './socket.js';
 import * as K from './constants.js';
 import { type NftExpr, writeExpressions } from './expr.js';
 import { commentUserdata } from './udata.js';
@@ -124,9 +124,6 @@ export class NftBatch {
   }
 }
 
-/** Opens a NETLINK_NETFILTER socket in the current network namespace. */
-export const openNftSocket = (): NetlinkSocket => NetlinkSocket.open(NETLINK_NETFILTER);
-
 /**
  * Commits `batch` as one transaction in the current network namespace. Throws NetlinkError naming
  * the first refused change; nothing of the batch is applied then. An empty batch sends nothing.
@@ -134,12 +131,7 @@ export const openNftSocket = (): NetlinkSocket => NetlinkSocket.open(NETLINK_NET
  */
 export function commitNftBatch(batch: NftBatch, sock?: NetlinkSocket, validateOnly = false): void {
   if (batch.size === 0) return;
-  const own = sock ?? openNftSocket();
-  try {
-    const msgs = validateOnly ? batch.messages().slice(0, -1) : batch.messages();
-    const ops = batch.operations;
-    own.batch(msgs, (i) => (i === 0 || i > ops.length ? 'nftables transaction' : `nftables: ${ops[i - 1]!}`));
-  } finally {
-    if (!sock) own.close();
-  }
+  const msgs = validateOnly ? batch.messages().slice(0, -1) : batch.messages();
+  const ops = batch.operations;
+  (sock ?? nftSocket()).batch(msgs, (i) => (i === 0 || i > ops.length ? 'nftables transaction' : `nftables: ${ops[i - 1]!}`));
 }

@@ -3,25 +3,22 @@
 // between (another plugin call on the node), the state is read again and the batch recomputed.
 import { isErrno } from '../../netlink/errors.js';
 import type { NetlinkSocket } from '../../netlink/socket.js';
-import { type NftBatch, commitNftBatch, openNftSocket } from './batch.js';
+import { type NftBatch, commitNftBatch } from './batch.js';
+import { nftSocket } from './socket.js';
 
 const ATTEMPTS = 3;
 
 export function changeNftables<T>(read: (sock: NetlinkSocket) => T, plan: (current: T) => NftBatch): void {
-  const sock = openNftSocket();
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const batch = plan(read(sock));
-      if (batch.size === 0) return;
-      try {
-        commitNftBatch(batch, sock);
-        return;
-      } catch (e) {
-        if (attempt >= ATTEMPTS) throw e;
-      }
+  const sock = nftSocket();
+  for (let attempt = 1; ; attempt++) {
+    const batch = plan(read(sock));
+    if (batch.size === 0) return;
+    try {
+      commitNftBatch(batch, sock);
+      return;
+    } catch (e) {
+      if (attempt >= ATTEMPTS) throw e;
     }
-  } finally {
-    sock.close();
   }
 }
 
