@@ -4,6 +4,6 @@ export { type NftExpr } from './expr.js';
 export * from './statements.js';
 export { nftSocket } from './socket.js';
 export { NftBatch, commitNftBatch, type BaseChain, type ChainOptions, type RuleOptions } from './batch.js';
-export { listNftChains, listNftRules, nftTableExists, type NftChainEntry, type NftRuleEntry } from './list.js';
+export { listNftChains, listNftRules, type NftChainEntry, type NftRuleEntry } from './list.js';
 export { commentUserdata, parseCommentUserdata } from './udata.js';
 export { changeNftables, isNftablesUnavailable, validateNftBatch } from './change.js';

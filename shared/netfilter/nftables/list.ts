@@ -91,12 +91,3 @@ export function listNftRules(sock: NetlinkSocket, family: K.NftFamily, table: st
     .dump(req, `nftables: list rules of ${what}`, parseRule)
     .filter((r) => r.family === family && r.table === table && (chain === undefined || r.chain === chain));
 }
-
-/** Whether `family` `table` exists. */
-export function nftTableExists(sock: NetlinkSocket, family: K.NftFamily, table: string): boolean {
-  const req = nftMessage(K.NFT_MSG_GETTABLE, family, 0);
-  const names = sock.dump(req, `nftables: list tables of ${family}`, (m) =>
-    msgType(m) === K.NFT_MSG_NEWTABLE && familyOf(m) === family ? attrString(parseAttrs(m.payload, 4).get(K.NFTA_TABLE_NAME)) : undefined,
-  );
-  return names.includes(table);
-}

@@ -1,5 +1,6 @@
 // The nftables backend runs no program: a masquerading bridge (ipMasqBackend nftables, with
-// macspoofchk) and the firewall plugin (backend nftables) are run under `strace -f -e trace=execve`
+// macspoofchk), a masquerading ptp and the firewall plugin (backend nftables) are run under
+// `strace -f -e trace=execve`
 // and each ADD, CHECK and DEL shows exactly one execve, the plugin's own. `nft` reads the result back.
 // Also: a refused batch changes nothing and names the change; a refusal reaches the runtime as code 100.
 import { spawnSync } from 'node:child_process';
@@ -69,6 +70,21 @@ describe.skipIf(skip)(`nftables backend: no process per call${skip ? ` [skipped:
     const after = ruleset(node);
     expect(after).not.toContain('tnf-b1');
     expect(after).not.toContain('10.151.10.2');
+  });
+
+  it('ptp with ipMasq (nftables): ADD and DEL are one execve each', () => {
+    const conf = {
+      cniVersion: '1.1.0', name: 'tnf-ptp', type: 'ptp', ipMasq: true, ipMasqBackend: 'nftables',
+      ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.151.13.0/24' }], [{ subnet: 'fd51:13::/64' }]] },
+    };
+    const add = traced(node, 'ptp', { ...env('ADD', 'tnf-p1'), CNI_IFNAME: 'eth1' }, conf);
+    expect(add.status, add.stdout).toBe(0);
+    expect(add.execs, add.execs.join('\n')).toHaveLength(1);
+    expect(ruleset(node)).toContain('if: eth1, id: tnf-p1');
+    const del = traced(node, 'ptp', { ...env('DEL', 'tnf-p1'), CNI_IFNAME: 'eth1' }, conf);
+    expect(del.status, del.stdout).toBe(0);
+    expect(del.execs, del.execs.join('\n')).toHaveLength(1);
+    expect(ruleset(node)).not.toContain('tnf-p1');
   });
 
   it('firewall plugin (nftables backend): ADD, CHECK, DEL are one execve each', () => {

@@ -78,15 +78,20 @@ describe('nf_tables batches', () => {
       .addRule('inet', 't', 'c', [accept()], { comment: 'x' })
       .addRule('inet', 't', 'c', [accept()], { insert: true })
       .deleteRule('inet', 't', 'c', 7)
+      .deleteChain('inet', 't', 'd')
+      .deleteTable('inet', 'u')
       .flushChain('inet', 't', 'c');
     const msgs = framed(b);
-    expect(msgs.map((m) => m.type.toString(16))).toEqual(['10', 'a00', 'a03', 'a06', 'a06', 'a08', 'a08', '11']);
+    // delete rule carries the handle as a big-endian u64 (NFTA_RULE_HANDLE)
+    expect(msgs[5]!.payload.toString('hex')).toContain('0c000300' + '0000000000000007');
+    expect(msgs.map((m) => m.type.toString(16))).toEqual(['10', 'a00', 'a03', 'a06', 'a06', 'a08', 'a05', 'a02', 'a08', '11']);
     expect(msgs[0]!.payload.subarray(0, 4).toString('hex')).toBe('0000000a');
     expect(msgs[1]!.payload[0]).toBe(1); // NFPROTO_INET
     const ACK = 0x4, CREATE = 0x400, EXCL = 0x200, APPEND = 0x800;
-    expect(msgs.slice(1, -1).map((m) => m.flags)).toEqual([CREATE, CREATE | EXCL, CREATE | APPEND, CREATE, 0, ACK]);
+    expect(msgs.slice(1, -1).map((m) => m.flags)).toEqual([CREATE, CREATE | EXCL, CREATE | APPEND, CREATE, 0, 0, 0, ACK]);
     expect(b.operations).toEqual([
-      'add table inet t', 'create chain inet t c', 'add rule inet t c (comment "x")', 'insert rule inet t c', 'delete rule inet t c handle 7', 'flush chain inet t c',
+      'add table inet t', 'create chain inet t c', 'add rule inet t c (comment "x")', 'insert rule inet t c', 'delete rule inet t c handle 7', 'delete chain inet t d', 'delete table inet u',
+      'flush chain inet t c',
     ]);
   });
 
