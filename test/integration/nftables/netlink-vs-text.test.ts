@@ -51,6 +51,8 @@ describe.skipIf(skip)(`nftables: netlink batches list exactly as the nft text di
       apply(nlNs, 'netlink', step);
       last = ruleset(nlNs);
       expect(last, `after ${String(step.kind)}`).toEqual(ruleset(textNs));
+      // The text listing too (it shows no handles): what an admin reads with `nft list ruleset`.
+      expect(execInNetns(nlNs, 'nft', ['list', 'ruleset']).stdout).toBe(execInNetns(textNs, 'nft', ['list', 'ruleset']).stdout);
     }
     return last;
   }
