@@ -9,7 +9,7 @@ import { checkIptablesFamilyUsable, checkMasqBackendUsable, type BackendUsabilit
 import { firewallError } from './errors.js';
 import { ToolMissingError } from './exec.js';
 import { changeIptablesTable, readIptablesTable } from './iptables.js';
-import type { SavedTable } from './iptables-save.js';
+import { parseSavedTable, type SavedTable } from './iptables-save.js';
 import { iptablesChainMayExist } from './iptables-presence.js';
 import {
   iptablesChainRemovalLines,
@@ -58,12 +58,26 @@ function parseAddresses(ips: readonly string[]): IPNet[] {
 
 const ofFamily = (nets: readonly IPNet[], family: Family): IPNet[] => nets.filter((n) => n.ip.family === family);
 
+/**
+ * The table an ADD computes from, when it can be known without iptables-save: where the container's
+ * chain certainly does not exist (iptables-presence.ts), neither do its rules nor the POSTROUTING
+ * jumps to it, so the ADD's lines are the same as against an empty table. A failed restore re-reads.
+ */
+function knownWithoutSave(family: Family, chain: string): SavedTable | undefined {
+  return iptablesChainMayExist(family, NAT_TABLE, chain) ? undefined : parseSavedTable('', NAT_TABLE);
+}
+
 async function setupIptables(att: MasqAttachment, nets: readonly IPNet[], tables: Map<Family, SavedTable>): Promise<void> {
   const chain = iptablesMasqChain(att.network, att.containerID);
   const comment = iptablesMasqComment(att.network, att.containerID);
   await Promise.all(
     FAMILIES.filter((f) => ofFamily(nets, f).length > 0).map((family) =>
-      changeIptablesTable(family, NAT_TABLE, (t) => iptablesMasqSetupLines(t, ofFamily(nets, family), chain, comment), tables.get(family)),
+      changeIptablesTable(
+        family,
+        NAT_TABLE,
+        (t) => iptablesMasqSetupLines(t, ofFamily(nets, family), chain, comment),
+        tables.get(family) ?? knownWithoutSave(family, chain),
+      ),
     ),
   );
 }

@@ -2,7 +2,8 @@
 // macspoofchk), a masquerading ptp and the firewall plugin (backend nftables) are run under
 // `strace -f -e trace=execve`
 // and each ADD, CHECK and DEL shows exactly one execve, the plugin's own. `nft` reads the result back.
-// Also: a refused batch changes nothing and names the change; a refusal reaches the runtime as code 100.
+// Also: a refused batch changes nothing and names the change; a refusal reaches the runtime as code 100;
+// the iptables form skips the iptables-save an ADD or DEL can do without.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -85,6 +86,26 @@ describe.skipIf(skip)(`nftables backend: no process per call${skip ? ` [skipped:
     expect(del.status, del.stdout).toBe(0);
     expect(del.execs, del.execs.join('\n')).toHaveLength(1);
     expect(ruleset(node)).not.toContain('tnf-p1');
+  });
+
+  it('bridge with ipMasq (iptables): a first ADD runs only one iptables-restore per family (no save: its chain cannot exist yet)', () => {
+    const conf = {
+      cniVersion: '1.1.0', name: 'tnf-ipt', type: 'bridge', bridge: 'tnfbr2', isGateway: true, ipMasq: true, ipMasqBackend: 'iptables',
+      ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.151.14.0/24' }], [{ subnet: 'fd51:14::/64' }]] },
+    };
+    const tools = (t: Traced) => t.execs.slice(1).map((l) => /execve\("([^"]+)"/.exec(l)?.[1]?.split('/').pop()).sort();
+    const add = traced(node, 'bridge', env('ADD', 'tnf-i1'), conf);
+    expect(add.status, add.stdout).toBe(0);
+    expect(tools(add)).toEqual(['ip6tables-restore', 'iptables-restore']);
+    expect(execInNetns(node, 'iptables-save', ['-t', 'nat']).stdout).toMatch(/-A POSTROUTING -s 10\.151\.14\.2\/32 .*-j CNI-/);
+    expect(execInNetns(node, 'ip6tables-save', ['-t', 'nat']).stdout).toMatch(/-A POSTROUTING -s fd51:14::2\/128 .*-j CNI-/);
+    // DEL must read the rules (the jumps to delete): one save and one restore per family.
+    const del = traced(node, 'bridge', env('DEL', 'tnf-i1'), conf);
+    expect(del.status, del.stdout).toBe(0);
+    expect(tools(del)).toEqual(['ip6tables-restore', 'ip6tables-save', 'iptables-restore', 'iptables-save']);
+    expect(execInNetns(node, 'iptables-save', ['-t', 'nat']).stdout).not.toContain('tnf-i1');
+    // A second DEL finds no chain in either family: no program at all.
+    expect(traced(node, 'bridge', env('DEL', 'tnf-i1'), conf).execs).toHaveLength(1);
   });
 
   it('firewall plugin (nftables backend): ADD, CHECK, DEL are one execve each', () => {
