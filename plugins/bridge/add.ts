@@ -91,9 +91,10 @@ function containerSysctls(cont: Netlink, ifName: string, enableDad: boolean): vo
 }
 
 /**
- * Firewall changes run as child processes (nft, iptables-restore). They are started as soon as their
+ * Firewall changes: iptables ones run as child processes (iptables-restore), started as soon as their
  * inputs are known and awaited at the end, so they run on another core while this thread does the
- * synchronous netlink work. A rollback first waits for them to settle, then undoes them.
+ * synchronous netlink work; nftables ones are in-process netlink batches, done when started. A
+ * rollback first waits for them to settle, then undoes them.
  */
 class FirewallJobs {
   private readonly jobs: Promise<unknown>[] = [];

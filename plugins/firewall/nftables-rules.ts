@@ -29,7 +29,7 @@ export const NFT_STAGE1 = 'isolation_stage_1';
 export const NFT_STAGE2 = 'isolation_stage_2';
 export const NFT_ADMIN_JUMP_COMMENT = 'CNI firewall plugin admin overrides';
 export const NFT_ISOLATION_JUMP_COMMENT = 'CNI firewall plugin rules (ingressPolicy)';
-const TABLE_COMMENT = 'CNI firewall plugin (tscni): accepts container traffic; put overrides in chain admin';
+export const NFT_TABLE_COMMENT = 'CNI firewall plugin (tscni): accepts container traffic; put overrides in chain admin';
 
 export interface NftAttachment {
   readonly network: string;
@@ -61,7 +61,7 @@ export function nftSafeName(name: string): boolean {
   return name !== '' && !/["\\\n]/.test(name);
 }
 
-const isolationComments = (bridge: string, policy: IsolationPolicy): { leave: string; within: string; enter: string } => ({
+export const isolationComments = (bridge: string, policy: IsolationPolicy): { leave: string; within: string; enter: string } => ({
   leave: `CNI firewall plugin rules (ingressPolicy: ${policy}) from ${bridge}`,
   within: `CNI firewall plugin rules (ingressPolicy: isolated) within ${bridge}`,
   enter: `CNI firewall plugin rules (ingressPolicy) to ${bridge}`,
@@ -79,7 +79,7 @@ export function nftIsolationRules(bridge: string, policy: IsolationPolicy): [str
 }
 
 const commentOfRule = (rule: string): string => /comment "([^"]*)"$/.exec(rule)![1]!;
-const inTable = (rules: readonly NftRuleInfo[], chain: string): NftRuleInfo[] =>
+export const inTable = (rules: readonly NftRuleInfo[], chain: string): NftRuleInfo[] =>
   rules.filter((r) => r.family === 'inet' && r.table === NFT_TABLE && r.chain === chain);
 
 export interface NftAddPlan {
@@ -95,7 +95,7 @@ export interface NftAddPlan {
  * twice).
  */
 export function nftAddScript(rules: readonly NftRuleInfo[], plan: NftAddPlan, chains: readonly string[] = []): string {
-  const lines = [`add table ${T} { comment "${TABLE_COMMENT}" ; }`];
+  const lines = [`add table ${T} { comment "${NFT_TABLE_COMMENT}" ; }`];
   // A chain our listing lacks is made with `create`, which fails if it appeared in between: two
   // first ADDs racing on a fresh node then do not both write the shared jumps; the loser's
   // transaction is recomputed from a fresh listing.

@@ -1,29 +1,21 @@
-// The nftables backend (ours; see nftables-rules.ts for the layout): one `nft -f -` per call.
+// The nftables backend (ours; see nftables-rules.ts for the layout): one nf_tables netlink batch per
+// call, in-process (nftables-batch.ts); no `nft` program is run.
 import { CniError, ErrorCode, checkFailed } from '../../shared/cni/errors.js';
 import { firewallError } from '../../shared/firewall/errors.js';
-import { ToolMissingError } from '../../shared/firewall/exec.js';
-import { nftApply, nftList } from '../../shared/firewall/nft.js';
 import type { NftListing } from '../../shared/firewall/nft-json.js';
+import { changeNftables, isNftablesUnavailable, listNftChains, listNftRules, type NftBatch, nftSocket } from '../../shared/netfilter/nftables/index.js';
+import type { NetlinkSocket } from '../../shared/netlink/socket.js';
 import type { FirewallBackend, FirewallRequest } from './backend.js';
-import { isAttachmentRule, nftAddScript, nftCheck, nftDeleteScript, nftSafeName, NFT_TABLE } from './nftables-rules.js';
+import { nftAddBatch, nftDeleteBatch } from './nftables-batch.js';
+import { isAttachmentRule, nftCheck, nftSafeName, NFT_TABLE } from './nftables-rules.js';
 
-const TABLE_PATH = ['table', 'inet', NFT_TABLE];
-const ATTEMPTS = 3;
+const readTable = (sock: NetlinkSocket): NftListing => ({ chains: listNftChains(sock, 'inet', NFT_TABLE), rules: listNftRules(sock, 'inet', NFT_TABLE) });
 
-const listTable = (): Promise<NftListing> => nftList(TABLE_PATH);
+const listTable = (): NftListing => readTable(nftSocket());
 
-/** Read, compute, apply; read again when a rule we meant to delete vanished in between. */
-export async function changeNftFirewall(script: (listing: NftListing) => string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const text = script(await listTable());
-    if (text === '') return;
-    try {
-      await nftApply(text);
-      return;
-    } catch (e) {
-      if (attempt >= ATTEMPTS) throw e;
-    }
-  }
+/** Read, compute, commit; read again when a rule we meant to delete vanished in between. */
+export async function changeNftFirewall(batch: (listing: NftListing) => NftBatch): Promise<void> {
+  changeNftables(readTable, batch);
 }
 
 const chainsOf = (l: NftListing): string[] => l.chains.filter((c) => c.family === 'inet' && c.table === NFT_TABLE).map((c) => c.name);
@@ -38,23 +30,24 @@ export function nftablesBackend(): FirewallBackend {
         throw new CniError(ErrorCode.InvalidNetworkConfig, `bridge name ${JSON.stringify(req.isolation.bridge)} cannot be written in an nftables rule`);
       }
       try {
-        await changeNftFirewall((l) => nftAddScript(l.rules, planOf(req), chainsOf(l)));
+        await changeNftFirewall((l) => nftAddBatch(l.rules, planOf(req), chainsOf(l)));
       } catch (e) {
         throw firewallError('failed to add firewall rules (nftables)', e);
       }
     },
     async del(req) {
       try {
-        await changeNftFirewall((l) => nftDeleteScript(l.rules, isAttachmentRule(req.attachment)));
+        await changeNftFirewall((l) => nftDeleteBatch(l.rules, isAttachmentRule(req.attachment)));
       } catch (e) {
-        if (e instanceof ToolMissingError) return;
+        // A kernel without nf_tables holds no rules of ours.
+        if (isNftablesUnavailable(e)) return;
         throw firewallError('failed to delete firewall rules (nftables)', e);
       }
     },
     async check(req) {
       let listing: NftListing;
       try {
-        listing = await listTable();
+        listing = listTable();
       } catch (e) {
         throw firewallError(`failed to list table inet ${NFT_TABLE}`, e);
       }

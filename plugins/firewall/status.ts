@@ -1,6 +1,8 @@
 // STATUS: whether the configured backend can be used now (code 50 otherwise).
 import { findTool, runTool, ToolMissingError } from '../../shared/firewall/exec.js';
-import { nftCheck } from '../../shared/firewall/nft.js';
+import { hostNetOf, mustParseIP } from '../../shared/ip/index.js';
+import { accept, matchAddress, matchCtState, NftBatch, validateNftBatch } from '../../shared/netfilter/nftables/index.js';
+import { errorText } from '../../shared/sys/error-text.js';
 import type { BackendName } from './config.js';
 
 export interface StatusProblem {
@@ -19,20 +21,20 @@ async function iptablesProblem(): Promise<string | undefined> {
   return r.code === 0 ? undefined : `iptables-restore: ${lastLine(r.stderr) || `exit status ${r.code}`}`;
 }
 
-// A filter base chain in a table that never exists: `nft --check` sends it to the kernel and aborts.
-const NFT_PROBE = [
-  'add table inet tscni_probe_firewall',
-  'add chain inet tscni_probe_firewall forward { type filter hook forward priority filter ; }',
-  'add rule inet tscni_probe_firewall forward ip saddr 127.0.0.1 ct state established,related accept',
-  '',
-].join('\n');
-
+// A filter base chain with a conntrack rule in a table that never exists, sent to the kernel over
+// netlink as a batch without its end (always aborted): STATUS asks the kernel, not the `nft` tool,
+// which the backend does not need.
 async function nftablesProblem(): Promise<string | undefined> {
+  const T = 'tscni_probe_firewall';
+  const probe = new NftBatch()
+    .addTable('inet', T)
+    .addChain('inet', T, 'forward', { base: { type: 'filter', hook: 'forward', priority: 0 } })
+    .addRule('inet', T, 'forward', [...matchAddress('inet', 'saddr', hostNetOf(mustParseIP('127.0.0.1'))), ...matchCtState(['established', 'related']), accept()]);
   try {
-    const r = await nftCheck(NFT_PROBE);
-    return r.code === 0 ? undefined : `nft: ${lastLine(r.stderr) || `exit status ${r.code}`}`;
+    validateNftBatch(probe);
+    return undefined;
   } catch (e) {
-    return (e as Error).message;
+    return errorText(e);
   }
 }
 

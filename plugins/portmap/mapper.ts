@@ -2,12 +2,14 @@
 // and remove the forwarding of one container, with either backend. Tool failures become CniError 5.
 import { checkFailed, CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { firewallError } from '../../shared/firewall/errors.js';
-import { ToolMissingError } from '../../shared/firewall/exec.js';
+import { isNftablesUnavailable } from '../../shared/netfilter/nftables/index.js';
 import type { SavedTable } from '../../shared/firewall/iptables-save.js';
 import type { Family, IPNet } from '../../shared/ip/index.js';
 import type { Backend, PortmapConf } from './config.js';
-import { iptablesCheck, iptablesPlan, iptablesSetup, iptablesTeardown, readIptablesTable } from './iptables.js';
-import { type HostportRule, nftCheck, nftListTable, nftSetup, nftTeardown } from './nftables.js';
+import { iptablesChainMayExist } from '../../shared/firewall/iptables-presence.js';
+import { dnatChainName, iptablesCheck, iptablesPlan, iptablesSetup, iptablesTeardown, oldSnatChainName, readIptablesTable } from './iptables.js';
+import { type HostportRule, nftCheck } from './nftables.js';
+import { nftListTable, nftSetup, nftTeardown } from './nftables-apply.js';
 import { errorText } from '../../shared/sys/error-text.js';
 
 /** Installs the forwarding to each container address (ADD). */
@@ -29,10 +31,10 @@ export async function forwardPorts(backend: Backend, conf: PortmapConf, containe
   }
 }
 
-/** Each family's nat table, or why it cannot be read (no ip6tables, IPv6 disabled ...). */
-async function readNatTables(): Promise<Map<Family, SavedTable | Error>> {
+/** The given families' nat tables, or why one cannot be read (no ip6tables, IPv6 disabled ...). */
+async function readNatTables(families: readonly Family[] = [4, 6]): Promise<Map<Family, SavedTable | Error>> {
   const out = new Map<Family, SavedTable | Error>();
-  for (const family of [4, 6] as const) {
+  for (const family of families) {
     try {
       out.set(family, await readIptablesTable(family, 'nat'));
     } catch (e) {
@@ -52,13 +54,18 @@ export async function unforwardPorts(backend: Backend, network: string, containe
     try {
       await nftTeardown(containerID, addresses);
     } catch (e) {
-      // As the reference, whose DEL skips a family it cannot open: without nft there is nothing to do.
-      if (e instanceof ToolMissingError) return;
+      // As the reference, whose DEL skips a family it cannot open: without nf_tables there is nothing to do.
+      if (isNftablesUnavailable(e)) return;
       throw firewallError('error deleting nftables rules', e);
     }
     return;
   }
-  const tables = await readNatTables();
+  // A family where neither of the container's chains can exist holds nothing to remove: its
+  // iptables-save is skipped (iptables-presence.ts). Jumps to a chain cannot outlive the chain.
+  const chains = [dnatChainName(network, containerID), oldSnatChainName(network, containerID)];
+  const families = ([4, 6] as const).filter((f) => chains.some((c) => iptablesChainMayExist(f, 'nat', c)));
+  if (families.length === 0) return;
+  const tables = await readNatTables(families);
   const usable = [...tables].filter((entry): entry is [Family, SavedTable] => !(entry[1] instanceof Error));
   if (usable.length === 0) {
     const why = [...tables].map(([f, e]) => `(ip${f === 6 ? '6' : ''}tables) ${errorText(e)}`).join(', ');
@@ -82,9 +89,9 @@ export async function checkPorts(backend: Backend, conf: PortmapConf, containerI
   if (backend === 'nftables') {
     let rules: HostportRule[];
     try {
-      rules = await nftListTable(family);
+      rules = nftListTable(family);
     } catch (e) {
-      if (e instanceof ToolMissingError) throw firewallError('nft is not usable', e);
+      if (isNftablesUnavailable(e)) throw firewallError('nftables is not usable', e);
       if (family === 6) return;
       throw firewallError('could not list nftables rules', e);
     }

@@ -9,10 +9,9 @@
 //                      ip saddr <ctr | 0.0.0.0/0 with masqAll> ip daddr <ctr> masquerade  comment "<cid>"
 //                      ip saddr 127.0.0.1 ip daddr <ctr> masquerade                       comment "<cid>" (v4, no masqAll)
 // Rules of a container are found by their comment (the container ID) and deleted by handle. One
-// `nft -f -` per call covers both families. The comment does not say which network a rule is for:
+// nf_tables netlink batch per call covers both families (nftables-batch.ts; the text below is the
+// readable form, the tests' oracle, and what runs through `nft -f -` when nft conditions are set). The comment does not say which network a rule is for:
 // when the state record names the container's addresses, only rules naming one of them are ours.
-import { runTool, ToolFailedError } from '../../shared/firewall/exec.js';
-import { isNftNotFound, nftApply } from '../../shared/firewall/nft.js';
 import { type Family, formatIP, type IPNet, parseIP } from '../../shared/ip/index.js';
 import type { PortMapping, PortmapConf } from './config.js';
 
@@ -23,7 +22,7 @@ export const HOSTPORTS_ALL = 'hostports_all';
 export const MASQUERADING = 'masquerading';
 /** Chains that hold per-container rules (commented with the container ID). */
 export const CONTAINER_CHAINS: readonly string[] = [HOSTPORTS, HOSTIP_HOSTPORTS, MASQUERADING];
-const TABLE_COMMENT = 'CNI portmap plugin';
+export const TABLE_COMMENT = 'CNI portmap plugin';
 
 export const nftFamily = (f: Family): 'ip' | 'ip6' => (f === 4 ? 'ip' : 'ip6');
 
@@ -86,15 +85,19 @@ export function parseHostportRules(json: string): HostportRule[] {
 }
 
 /**
- * `delete rule` commands for the rules of `containerID` in `family`'s table. With `addresses`, only
- * rules naming one of them (the same container may be in another network, with another address).
+ * The rules of `containerID` in `family`'s table. With `addresses`, only rules naming one of them
+ * (the same container may be in another network, with another address).
  */
-export function nftDeleteContainerRules(rules: readonly HostportRule[], family: Family, containerID: string, addresses?: readonly string[]): string[] {
+export function containerRules(rules: readonly HostportRule[], family: Family, containerID: string, addresses?: readonly string[]): HostportRule[] {
   const f = nftFamily(family);
   const mentions = (r: HostportRule): boolean => addresses === undefined || addresses.some((a) => r.expr.includes(JSON.stringify(a)));
-  return rules
-    .filter((r) => r.family === f && CONTAINER_CHAINS.includes(r.chain) && r.comment === containerID && mentions(r))
-    .map((r) => `delete rule ${f} ${NFT_TABLE} ${r.chain} handle ${r.handle}`);
+  return rules.filter((r) => r.family === f && CONTAINER_CHAINS.includes(r.chain) && r.comment === containerID && mentions(r));
+}
+
+/** `delete rule` commands for containerRules(...). */
+export function nftDeleteContainerRules(rules: readonly HostportRule[], family: Family, containerID: string, addresses?: readonly string[]): string[] {
+  const f = nftFamily(family);
+  return containerRules(rules, family, containerID, addresses).map((r) => `delete rule ${f} ${NFT_TABLE} ${r.chain} handle ${r.handle}`);
 }
 
 /**
@@ -150,48 +153,3 @@ export function nftCheck(conf: PortmapConf, containerID: string, container: IPNe
   return undefined;
 }
 
-/** The rules of one family's cni_hostport table ([] when the table does not exist). */
-export async function nftListTable(family: Family): Promise<HostportRule[]> {
-  const what = ['table', nftFamily(family), NFT_TABLE];
-  const result = await runTool('nft', ['-j', 'list', ...what]);
-  if (isNftNotFound(result)) return [];
-  if (result.code !== 0) throw new ToolFailedError(`nft list ${what.join(' ')}`, result);
-  return parseHostportRules(result.stdout);
-}
-
-/** A rule deleted by handle may vanish between our listing and our transaction: list again, retry. */
-const ATTEMPTS = 3;
-
-async function withRetry(commands: () => Promise<string[]>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const cmds = await commands();
-    if (cmds.length === 0) return;
-    try {
-      await nftApply(`${cmds.join('\n')}\n`);
-      return;
-    } catch (e) {
-      if (attempt >= ATTEMPTS) throw e;
-    }
-  }
-}
-
-/** One transaction installing the rules of every given container address. */
-export async function nftSetup(conf: PortmapConf, containerID: string, containers: readonly IPNet[]): Promise<void> {
-  await withRetry(async () => {
-    const cmds: string[] = [];
-    for (const c of containers) cmds.push(...nftSetupCommands(conf, containerID, c, await nftListTable(c.ip.family)));
-    return cmds;
-  });
-}
-
-/**
- * One transaction deleting the container's rules from both families' tables (only those naming
- * `addresses` when given); nothing when there are none.
- */
-export async function nftTeardown(containerID: string, addresses?: readonly string[]): Promise<void> {
-  await withRetry(async () => {
-    const cmds: string[] = [];
-    for (const family of [4, 6] as const) cmds.push(...nftDeleteContainerRules(await nftListTable(family), family, containerID, addresses));
-    return cmds;
-  });
-}

@@ -2,7 +2,9 @@
 import { CniError, ErrorCode } from '../cni/errors.js';
 import type { Family } from '../ip/index.js';
 import { runTool, ToolMissingError, type ToolResult } from './exec.js';
-import { nftCheck } from './nft.js';
+import { hostNetOf, mustParseIP } from '../ip/index.js';
+import { masquerade, matchAddress, NftBatch, validateNftBatch } from '../netfilter/nftables/index.js';
+import { errorText } from '../sys/error-text.js';
 
 export type MasqBackend = 'iptables' | 'nftables';
 export const MASQ_BACKENDS: readonly MasqBackend[] = ['iptables', 'nftables'];
@@ -40,14 +42,26 @@ async function probe(tool: string, args: readonly string[], stdin: string): Prom
 // nf_tables cache (nft variant) and changes nothing.
 const IPTABLES_NOOP = '*nat\nCOMMIT\n';
 
-// A nat base chain with a masquerade rule in a table that never exists: `nft --check` sends the batch
-// to the kernel and aborts it, so this proves nf_tables, the nat chain type and masquerade work.
-const NFTABLES_NOOP = [
-  'add table inet tscni_probe_masquerade',
-  'add chain inet tscni_probe_masquerade postrouting { type nat hook postrouting priority srcnat ; }',
-  'add rule inet tscni_probe_masquerade postrouting ip saddr 127.0.0.1 masquerade',
-  '',
-].join('\n');
+// A nat base chain with a masquerade rule in a table that never exists, sent to the kernel as a batch
+// without its end (so it is always aborted): proves nf_tables, the nat chain type and masquerade work.
+// Over netlink, so a node without the `nft` program can use the nftables backend.
+function nftablesProbe(): NftBatch {
+  const T = 'tscni_probe_masquerade';
+  return new NftBatch()
+    .addTable('inet', T)
+    .addChain('inet', T, 'postrouting', { base: { type: 'nat', hook: 'postrouting', priority: 100 } })
+    .addRule('inet', T, 'postrouting', [...matchAddress('inet', 'saddr', hostNetOf(mustParseIP('127.0.0.1'))), masquerade()]);
+}
+
+/** Whether the kernel's nf_tables accepts a nat chain with a masquerade rule (nothing is changed). */
+export function checkNftablesUsable(): BackendUsability {
+  try {
+    validateNftBatch(nftablesProbe());
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: errorText(e) };
+  }
+}
 
 /** Whether one iptables family works: ip6tables can be unusable (IPv6 disabled) while IPv4 works. */
 export function checkIptablesFamilyUsable(family: Family): Promise<BackendUsability> {
@@ -55,17 +69,15 @@ export function checkIptablesFamilyUsable(family: Family): Promise<BackendUsabil
 }
 
 /**
- * Whether `backend` works here: its tool is installed and the kernel accepts a no-op transaction.
+ * Whether `backend` works here: iptables: its tool is installed and the kernel accepts a no-op
+ * transaction; nftables: the kernel accepts a probe batch (no tool needed).
  * For iptables only IPv4 is required (as the reference's SupportsIPTables); a node without IPv6
  * netfilter can still masquerade IPv4 containers.
  */
 export function checkMasqBackendUsable(backend: MasqBackend): Promise<BackendUsability> {
   return backend === 'iptables'
     ? checkIptablesFamilyUsable(4)
-    : nftCheck(NFTABLES_NOOP).then(
-        (r) => (r.code === 0 ? { ok: true } : { ok: false, reason: `nft: ${describe(r)}` }),
-        (e: Error) => ({ ok: false, reason: e.message }),
-      );
+    : Promise.resolve(checkNftablesUsable());
 }
 
 /**

@@ -13,8 +13,8 @@ export const NFT_MASQ_CHAIN = 'masq_checks';
 /** knftables' CommentLengthMax: the kernel keeps at most this many bytes of a rule comment. */
 export const NFT_COMMENT_MAX_BYTES = 128;
 
-const TABLE_COMMENT = 'Masquerading for plugins from github.com/containernetworking/plugins';
-const CHAIN_COMMENT = 'Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet';
+export const NFT_MASQ_TABLE_COMMENT = 'Masquerading for plugins from github.com/containernetworking/plugins';
+export const NFT_MASQ_CHAIN_COMMENT = 'Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet';
 const TABLE = `inet ${NFT_MASQ_TABLE}`;
 
 export function nftNetworkHash(network: string): string {
@@ -58,8 +58,8 @@ export function nftMasqRule(ip: IPNet, comment: string): string {
  */
 export function nftMasqSetupScript(staleHandles: readonly number[], ips: readonly IPNet[], comment: string): string {
   const lines = [
-    `add table ${TABLE} { comment "${TABLE_COMMENT}" ; }`,
-    `add chain ${TABLE} ${NFT_MASQ_CHAIN} { comment "${CHAIN_COMMENT}" ; }`,
+    `add table ${TABLE} { comment "${NFT_MASQ_TABLE_COMMENT}" ; }`,
+    `add chain ${TABLE} ${NFT_MASQ_CHAIN} { comment "${NFT_MASQ_CHAIN_COMMENT}" ; }`,
     `add chain ${TABLE} postrouting { type nat hook postrouting priority srcnat ; }`,
     `flush chain ${TABLE} postrouting`,
     `add rule ${TABLE} postrouting ip daddr == 224.0.0.0/4  return`,

@@ -1,7 +1,7 @@
 // ipMasq for bridge and ptp: set up, tear down and garbage-collect masquerading of container
 // addresses, with the reference's iptables and nftables rule forms. Every ADD or DEL is one
-// transaction per firewall (iptables: one restore per address family; nftables: one `nft -f -`),
-// computed from the state read just before.
+// transaction per firewall (iptables: one restore per address family; nftables: one nf_tables
+// netlink batch, in-process), computed from the state read just before.
 import type { Attachment } from '../cni/types.js';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { familyBits, parseCIDR, type Family, type IPNet } from '../ip/index.js';
@@ -9,7 +9,8 @@ import { checkIptablesFamilyUsable, checkMasqBackendUsable, type BackendUsabilit
 import { firewallError } from './errors.js';
 import { ToolMissingError } from './exec.js';
 import { changeIptablesTable, readIptablesTable } from './iptables.js';
-import type { SavedTable } from './iptables-save.js';
+import { parseSavedTable, type SavedTable } from './iptables-save.js';
+import { iptablesChainMayExist } from './iptables-presence.js';
 import {
   iptablesChainRemovalLines,
   iptablesMasqChain,
@@ -23,13 +24,12 @@ import {
   NFT_MASQ_TABLE,
   nftInstanceHash,
   nftMasqComment,
-  nftMasqDeleteScript,
-  nftMasqSetupScript,
   nftRulesWithCommentPrefix,
   staleNftMasqHandles,
 } from './ipmasq-nftables.js';
-import { nftApply, nftList } from './nft.js';
+import { nftMasqDeleteBatch, nftMasqSetupBatch } from './ipmasq-nft-batch.js';
 import type { NftRuleInfo } from './nft-json.js';
+import { changeNftables, listNftRules, type NftBatch } from '../netfilter/nftables/index.js';
 
 /** Which masquerade rules: the reference keys them by network name, container ID and interface. */
 export interface MasqIdentity {
@@ -44,8 +44,6 @@ export interface MasqAttachment extends MasqIdentity {
 }
 
 const FAMILIES: readonly Family[] = [4, 6];
-const NFT_CHAIN_PATH = ['chain', 'inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN];
-const NFT_ATTEMPTS = 3;
 
 function parseAddresses(ips: readonly string[]): IPNet[] {
   return ips.map((text) => {
@@ -60,36 +58,40 @@ function parseAddresses(ips: readonly string[]): IPNet[] {
 
 const ofFamily = (nets: readonly IPNet[], family: Family): IPNet[] => nets.filter((n) => n.ip.family === family);
 
+/**
+ * The table an ADD computes from, when it can be known without iptables-save: where the container's
+ * chain certainly does not exist (iptables-presence.ts), neither do its rules nor the POSTROUTING
+ * jumps to it, so the ADD's lines are the same as against an empty table. A failed restore re-reads.
+ */
+function knownWithoutSave(family: Family, chain: string): SavedTable | undefined {
+  return iptablesChainMayExist(family, NAT_TABLE, chain) ? undefined : parseSavedTable('', NAT_TABLE);
+}
+
 async function setupIptables(att: MasqAttachment, nets: readonly IPNet[], tables: Map<Family, SavedTable>): Promise<void> {
   const chain = iptablesMasqChain(att.network, att.containerID);
   const comment = iptablesMasqComment(att.network, att.containerID);
   await Promise.all(
     FAMILIES.filter((f) => ofFamily(nets, f).length > 0).map((family) =>
-      changeIptablesTable(family, NAT_TABLE, (t) => iptablesMasqSetupLines(t, ofFamily(nets, family), chain, comment), tables.get(family)),
+      changeIptablesTable(
+        family,
+        NAT_TABLE,
+        (t) => iptablesMasqSetupLines(t, ofFamily(nets, family), chain, comment),
+        tables.get(family) ?? knownWithoutSave(family, chain),
+      ),
     ),
   );
 }
 
-/** Read-compute-write on masq_checks, re-reading when a handle vanished in between. */
-async function changeNftMasq(script: (rules: readonly NftRuleInfo[]) => string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const { rules } = await nftList(NFT_CHAIN_PATH);
-    const text = script(rules);
-    if (text === '') return;
-    try {
-      await nftApply(text);
-      return;
-    } catch (e) {
-      if (attempt >= NFT_ATTEMPTS) throw e;
-    }
-  }
+/** Read-compute-commit on masq_checks (re-read when a handle vanished in between). */
+async function changeNftMasq(batch: (rules: readonly NftRuleInfo[]) => NftBatch): Promise<void> {
+  changeNftables((sock) => listNftRules(sock, 'inet', NFT_MASQ_TABLE, NFT_MASQ_CHAIN), batch);
 }
 
 async function setupNftables(att: MasqAttachment, nets: readonly IPNet[]): Promise<void> {
   const prefix = nftInstanceHash(att.network, att.ifName, att.containerID);
   const comment = nftMasqComment(att.network, att.ifName, att.containerID);
   await changeNftMasq((rules) =>
-    nftMasqSetupScript(
+    nftMasqSetupBatch(
       nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle),
       nets,
       comment,
@@ -147,9 +149,14 @@ async function unlessUnusable(
 
 const nftUsable = (): Promise<BackendUsability> => checkMasqBackendUsable('nftables');
 
-async function removeIptablesChains(chainsOf: (t: SavedTable) => ReadonlySet<string>): Promise<string | undefined> {
+/**
+ * Removes the chains `chainsOf` picks from each family's nat table. With `known` (a DEL, which knows
+ * its chain's name), a family where that chain certainly does not exist is skipped without running
+ * iptables-save (see iptables-presence.ts).
+ */
+async function removeIptablesChains(chainsOf: (t: SavedTable) => ReadonlySet<string>, known?: string): Promise<string | undefined> {
   const errors = await Promise.all(
-    FAMILIES.map((family) =>
+    FAMILIES.filter((family) => known === undefined || iptablesChainMayExist(family, NAT_TABLE, known)).map((family) =>
       unlessUnusable(family === 4 ? 'iptables' : 'ip6tables', () => checkIptablesFamilyUsable(family), () =>
         changeIptablesTable(family, NAT_TABLE, (t) => iptablesChainRemovalLines(t, chainsOf(t))),
       ),
@@ -174,9 +181,9 @@ export async function teardownIPMasq(id: MasqIdentity): Promise<void> {
   const chain = iptablesMasqChain(id.network, id.containerID);
   const prefix = nftInstanceHash(id.network, id.ifName, id.containerID);
   const errors = await Promise.all([
-    removeIptablesChains(() => new Set([chain])),
+    removeIptablesChains(() => new Set([chain]), chain),
     unlessUnusable('nftables', nftUsable, () =>
-      changeNftMasq((rules) => nftMasqDeleteScript(nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle))),
+      changeNftMasq((rules) => nftMasqDeleteBatch(nftRulesWithCommentPrefix(rules, prefix).map((r) => r.handle))),
     ),
   ]);
   throwIfAny('failed to tear down IP masquerade', errors);
@@ -191,7 +198,7 @@ export async function gcIPMasq(network: string, valid: readonly Attachment[]): P
   const validIDs = valid.map((a) => a.containerID);
   const errors = await Promise.all([
     removeIptablesChains((t) => staleIptablesMasqChains(t, network, validIDs)),
-    unlessUnusable('nftables', nftUsable, () => changeNftMasq((rules) => nftMasqDeleteScript(staleNftMasqHandles(rules, network, valid)))),
+    unlessUnusable('nftables', nftUsable, () => changeNftMasq((rules) => nftMasqDeleteBatch(staleNftMasqHandles(rules, network, valid)))),
   ]);
   throwIfAny('failed to garbage-collect IP masquerade', errors);
 }

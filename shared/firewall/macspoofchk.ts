@@ -9,18 +9,17 @@
 //     chain cni-br-iface-<cid>-<if>-mac
 //       ether saddr <mac> return
 //       drop
-// every rule commented "macspoofchk-<cid>-<if>". Written as nft JSON (as the reference does), which
-// needs no quoting of names that nft's text syntax would reject.
+// every rule commented "macspoofchk-<cid>-<if>". Described here as nft JSON (as the reference writes
+// it; the tests' oracle) and applied as one nf_tables netlink batch (macspoofchk-batch.ts), in-process.
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { firewallError } from './errors.js';
-import { ToolMissingError } from './exec.js';
-import { nftApplyJson, nftList } from './nft.js';
 import type { NftListing } from './nft-json.js';
+import { spoofCheckSetupBatch, spoofCheckTeardownBatch } from './macspoofchk-batch.js';
+import { changeNftables, isNftablesUnavailable, listNftChains, listNftRules, type NftBatch } from '../netfilter/nftables/index.js';
 
 export const SPOOFCHK_TABLE = 'nat';
 export const SPOOFCHK_BASE_CHAIN = 'PREROUTING';
 const FAMILY = 'bridge';
-const ATTEMPTS = 3;
 
 export interface SpoofCheckIdentity {
   readonly containerID: string;
@@ -108,19 +107,11 @@ export function spoofCheckTeardownCommands(id: SpoofCheckIdentity, current: NftL
   ];
 }
 
-const TABLE_PATH = ['table', FAMILY, SPOOFCHK_TABLE];
-
-async function changeSpoofCheck(commands: (current: NftListing) => NftCommand[]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const wanted = commands(await nftList(TABLE_PATH));
-    if (wanted.length === 0) return;
-    try {
-      await nftApplyJson(wanted);
-      return;
-    } catch (e) {
-      if (attempt >= ATTEMPTS) throw e;
-    }
-  }
+async function changeSpoofCheck(batch: (current: NftListing) => NftBatch): Promise<void> {
+  changeNftables(
+    (sock) => ({ chains: listNftChains(sock, FAMILY, SPOOFCHK_TABLE), rules: listNftRules(sock, FAMILY, SPOOFCHK_TABLE) }),
+    batch,
+  );
 }
 
 /** Install the anti-spoofing rules of one attachment in one nft transaction. Throws CniError 5. */
@@ -129,7 +120,7 @@ export async function setupMacSpoofCheck(att: SpoofCheckAttachment): Promise<voi
     throw new CniError(ErrorCode.Internal, 'macspoofchk: host interface name and MAC are required');
   }
   try {
-    await changeSpoofCheck((current) => spoofCheckSetupCommands(att, current));
+    await changeSpoofCheck((current) => spoofCheckSetupBatch(spoofCheckNames(att), att.hostIfName, att.mac, current));
   } catch (e) {
     throw firewallError('failed to setup spoof-check', e);
   }
@@ -137,13 +128,13 @@ export async function setupMacSpoofCheck(att: SpoofCheckAttachment): Promise<voi
 
 /**
  * Remove the anti-spoofing rules of one attachment, found by comment and chain names (no interface
- * or MAC needed). Succeeds when nothing is there or nft is not installed. Throws CniError 5.
+ * or MAC needed). Succeeds when nothing is there. Throws CniError 5.
  */
 export async function teardownMacSpoofCheck(id: SpoofCheckIdentity): Promise<void> {
   try {
-    await changeSpoofCheck((current) => spoofCheckTeardownCommands(id, current));
+    await changeSpoofCheck((current) => spoofCheckTeardownBatch(spoofCheckNames(id), current));
   } catch (e) {
-    if (e instanceof ToolMissingError) return;
+    if (isNftablesUnavailable(e)) return;
     throw firewallError('failed to teardown spoof-check', e);
   }
 }

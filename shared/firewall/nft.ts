@@ -1,4 +1,6 @@
-// Running nft: one `nft -f -` (text) or `nft -j -f -` (JSON) call is one kernel transaction.
+// Running the nft program. The nftables backend no longer needs it (shared/netfilter/nftables speaks
+// netlink); what is left: portmap's nft `conditionsV4/V6` (nft text only nft compiles), and the
+// tests, which apply the text form as the oracle. One `nft -f -` call is one kernel transaction.
 import { parseNftListing, type NftListing } from './nft-json.js';
 import { runTool, ToolFailedError, type ToolResult } from './exec.js';
 

@@ -17,6 +17,12 @@ export class MessageBuilder {
     this.buf.writeUInt16LE(flags, 6);
   }
 
+  /** Adds header flags after construction (e.g. NLM_F_ACK on the last message of a batch). */
+  addFlags(flags: number): this {
+    this.buf.writeUInt16LE(this.buf.readUInt16LE(6) | flags, 6);
+    return this;
+  }
+
   /** Bytes written so far (header included). */
   get length(): number {
     return this.len;

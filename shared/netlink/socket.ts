@@ -10,6 +10,8 @@ import { NetlinkError, parseErrorReply } from './errors.js';
 import { type MessageBuilder, type NlMsg, splitMessages } from './message.js';
 
 const EINTR = 4;
+const EAGAIN = 11;
+const MSG_DONTWAIT = 0x40;
 const DUMP_ATTEMPTS = 10;
 
 // One receive buffer for the whole process: calls are synchronous, so sockets never interleave.
@@ -85,6 +87,39 @@ export class NetlinkSocket {
     }
   }
 
+  /**
+   * Sends `reqs` in ONE datagram (an nf_tables batch: BATCH_BEGIN ... BATCH_END, which the kernel runs
+   * as one transaction) and throws NetlinkError for the first message the kernel refused, named by
+   * `opOf(index)`. Messages that want a receipt set NLM_F_ACK themselves (the kernel reports a refused
+   * message with or without it). The kernel handles a netlink
+   * request inside send(), so every reply is already queued when send returns: they are read without
+   * blocking until the queue is empty, whatever their number (an aborted batch may answer fewer).
+   */
+  batch(reqs: readonly MessageBuilder[], opOf: (index: number) => string): void {
+    if (this.fd < 0) throw new Error(`${opOf(0)}: netlink socket is closed`);
+    const firstSeq = (this.seq + 1) >>> 0;
+    const parts = reqs.map((req) => {
+      const msg = Buffer.from(req.finish((this.seq = (this.seq + 1) >>> 0)));
+      msg.writeUInt16LE(msg.readUInt16LE(6) | NLM_F_REQUEST, 6);
+      return msg;
+    });
+    this.send(Buffer.concat(parts), opOf(0));
+    const wantsReceipt = parts.some((m) => m.readUInt16LE(6) & NLM_F_ACK);
+    let replies = 0;
+    let failure: { index: number; errno: number; extAck: string | undefined } | undefined;
+    for (let buf = this.receive(opOf(0), MSG_DONTWAIT); buf; buf = this.receive(opOf(0), MSG_DONTWAIT)) {
+      for (const m of splitMessages(buf.data, buf.len)) {
+        const index = (m.seq - firstSeq) >>> 0;
+        if (m.type !== NLMSG_ERROR || index >= reqs.length) continue;
+        replies++;
+        const reply = parseErrorReply(m.payload, m.flags);
+        if (reply.errno !== 0 && (failure === undefined || index < failure.index)) failure = { index, errno: reply.errno, extAck: reply.extAck };
+      }
+    }
+    if (failure) throw new NetlinkError(opOf(failure.index), failure.errno, failure.extAck);
+    if (wantsReceipt && replies === 0) throw new NetlinkError(opOf(0), 61 /* ENODATA */, 'the kernel sent no receipt for the batch');
+  }
+
   private exchange<T>(
     req: MessageBuilder,
     op: string,
@@ -149,18 +184,22 @@ export class NetlinkSocket {
   }
 
   /** Receives one datagram into the shared buffer, growing it first when the datagram would not fit. */
-  private receive(op: string): { data: Buffer; len: number } {
+  private receive(op: string): { data: Buffer; len: number };
+  private receive(op: string, flags: number): { data: Buffer; len: number } | undefined;
+  /** `flags` MSG_DONTWAIT: undefined when nothing is queued. */
+  private receive(op: string, flags = 0): { data: Buffer; len: number } | undefined {
     const c = libc();
     let buf = receiveBuffer();
     for (;;) {
-      const size = Number(c.recv(this.fd, buf, BigInt(buf.length), MSG_PEEK | MSG_TRUNC));
+      const size = Number(c.recv(this.fd, buf, BigInt(buf.length), MSG_PEEK | MSG_TRUNC | flags));
       if (size < 0) {
         const e = errno();
         if (e === EINTR) continue;
+        if (e === EAGAIN && flags & MSG_DONTWAIT) return undefined;
         throw new SysError(`${op}: netlink receive`, e);
       }
       if (size > buf.length) buf = receiveBuffer(size);
-      const n = Number(c.recv(this.fd, buf, BigInt(buf.length), 0));
+      const n = Number(c.recv(this.fd, buf, BigInt(buf.length), flags));
       if (n >= 0) return { data: buf, len: n };
       const e = errno();
       if (e !== EINTR) throw new SysError(`${op}: netlink receive`, e);

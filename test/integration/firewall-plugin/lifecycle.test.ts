@@ -2,11 +2,13 @@
 // anything, a failed ADD leaving nothing, GC of stale attachments (iptables via the ADD records,
 // nftables via rule comments), STATUS. The plugin runs in a test-owned node netns; iptables-save and
 // nft -j read the kernel back.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, netnsPath, removeAllNetns } from '../../helpers/netns.js';
 import { runIn, tempDir, removeDir } from '../../helpers/node-rig.js';
+import { DIST_BIN } from '../../helpers/plugin.js';
 import { filterRules, firewallConf, nftFirewallRules, prevResult, skipReason } from './common.js';
 
 const skip = skipReason();
@@ -140,13 +142,18 @@ describe.skipIf(skip)(`firewall plugin lifecycle${skip ? ` [skipped: ${skip}]` :
     });
   }
 
-  it('STATUS: 0 when the backend works, 50 when its tool fails', () => {
+  it('STATUS: 0 when the backend works (nftables: also without a working nft program), 50 when it cannot be used', () => {
     const node = createNetns('fw-lc-node');
     const status = (backend: string, extra: Record<string, string> = {}) =>
       runIn(node, 'firewall', { CNI_COMMAND: 'STATUS', DBUS_SYSTEM_BUS_ADDRESS: nobus, TSCNI_STATE_DIR: state, ...extra }, { cniVersion: '1.1.0', name: 'fw-net', type: 'firewall', backend });
     for (const backend of ['iptables', 'nftables', '']) expect(status(backend).status, backend).toBe(0);
-    const nft = status('nftables', { PATH: failing('nft') });
-    expect(error(nft)).toMatchObject({ code: 50, msg: 'the firewall backend nftables cannot be used' });
+    // The nftables backend speaks netlink: a broken nft tool does not matter, a kernel refusal does.
+    expect(status('nftables', { PATH: failing('nft') }).status).toBe(0);
+    const conf = JSON.stringify({ cniVersion: '1.1.0', name: 'fw-net', type: 'firewall', backend: 'nftables' });
+    const noAdmin = spawnSync('ip', ['netns', 'exec', node, 'setpriv', '--bounding-set', '-net_admin', '--inh-caps', '-net_admin', join(DIST_BIN, 'firewall')], {
+      env: { PATH: process.env.PATH, CNI_COMMAND: 'STATUS', CNI_PATH: DIST_BIN, DBUS_SYSTEM_BUS_ADDRESS: nobus, TSCNI_STATE_DIR: state }, input: conf, encoding: 'utf8',
+    });
+    expect(JSON.parse(noAdmin.stdout)).toMatchObject({ code: 50, msg: 'the firewall backend nftables cannot be used', details: expect.stringContaining('EPERM') });
     const ipt = status('iptables', { PATH: failing('iptables-restore') });
     expect(error(ipt).code).toBe(50);
     expect(error(ipt).details).toContain('simulated failure');

@@ -68,6 +68,24 @@ describe('portmap lifecycle', () => {
     }
   });
 
+  it('nftables backend: ADD, CHECK and DEL start no process (one execve each), and work without the nft program', () => {
+    const conf = node.portmapConf(a.result, [...MAPPINGS, { hostPort: 5301, containerPort: 53, protocol: 'udp' }], { backend: 'nftables' });
+    for (const command of ['ADD', 'CHECK', 'DEL']) {
+      const run = execves(node, a, command, conf);
+      expect(run.status, run.stdout).toBe(0);
+      expect(run.execs, command).toHaveLength(1);
+      expect(JSON.stringify(node.nftRuleset()).includes(a.id), command).toBe(command !== 'DEL');
+    }
+    // nft hidden (bind-mounted /dev/null over it): the same ADD and DEL still work.
+    const add = withoutTools(node, ['/usr/sbin/nft'], a, 'ADD', conf);
+    expect(add.status, JSON.stringify(add.json)).toBe(0);
+    const rules = JSON.stringify(node.nftRuleset());
+    expect(rules).toContain('"right":8080}},{"dnat"');
+    expect(rules).toContain('"right":5301}},{"dnat"');
+    expect(withoutTools(node, ['/usr/sbin/nft'], a, 'DEL', conf).status).toBe(0);
+    expect(JSON.stringify(node.nftRuleset())).not.toContain(a.id);
+  });
+
   it('requires prevResult on ADD and CHECK, with the reference messages', () => {
     const add = node.portmap('ADD', a, node.portmapConf(undefined, MAPPINGS));
     expect(add.json).toMatchObject({ code: 7, msg: 'must be called as chained plugin' });
@@ -99,13 +117,20 @@ describe('portmap lifecycle', () => {
     const conf = (backend?: string) => ({ cniVersion: '1.1.0', name: NET, type: 'portmap', ...(backend ? { backend } : {}) });
     expect(node.portmap('STATUS', a, conf('nftables')).status).toBe(0);
     expect(node.portmap('STATUS', a, conf()).status).toBe(0);
-    const noNft = withoutTools(node, ['/usr/sbin/nft'], undefined, 'STATUS', conf('nftables'));
-    expect(noNft.json).toMatchObject({ code: 50, msg: 'portmap backend nftables is not usable' });
+    // The nftables backend speaks netlink: without the nft program it is still usable.
+    expect(withoutTools(node, ['/usr/sbin/nft'], undefined, 'STATUS', conf('nftables')).status).toBe(0);
     const noIpt = withoutTools(node, ['/usr/sbin/xtables-nft-multi'], undefined, 'STATUS', conf('iptables'));
     expect(noIpt.json).toMatchObject({ code: 50, msg: 'portmap backend iptables is not usable' });
     // Unset backend: usable while either works, 50 when neither does.
     expect(withoutTools(node, ['/usr/sbin/xtables-nft-multi'], undefined, 'STATUS', conf()).status).toBe(0);
-    expect(withoutTools(node, ['/usr/sbin/nft', '/usr/sbin/xtables-nft-multi'], undefined, 'STATUS', conf()).json).toMatchObject({ code: 50 });
+    expect(withoutTools(node, ['/usr/sbin/nft', '/usr/sbin/xtables-nft-multi'], undefined, 'STATUS', conf()).status).toBe(0);
+    // Neither usable: no CAP_NET_ADMIN, so the kernel refuses both.
+    for (const backend of [undefined, 'nftables']) {
+      const r = spawnSync('ip', ['netns', 'exec', node.ns, 'setpriv', '--bounding-set', '-net_admin', '--inh-caps', '-net_admin', path.join(DIST_BIN, 'portmap')], {
+        env: { PATH: process.env.PATH, CNI_COMMAND: 'STATUS', CNI_PATH: DIST_BIN }, input: JSON.stringify(conf(backend)), encoding: 'utf8',
+      });
+      expect(JSON.parse(r.stdout), backend).toMatchObject({ code: 50 });
+    }
   });
 
   it('CHECK on a node whose ip6tables cannot be used checks IPv4 only (1.1.1 fails there)', () => {
