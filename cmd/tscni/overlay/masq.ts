@@ -1,27 +1,28 @@
 // -ip-masq: masquerade traffic that leaves the cluster network, with flanneld's rule set
 // (REFERENCE-flannel.md §2 "-ip-masq rules"), through the suite's firewall layer: iptables as one
 // `iptables-restore --noflush` (nat table, chain FLANNEL-POSTRTG, comment "flanneld masq"), or
-// nftables as one `nft -f -` (its own table). Re-applying replaces the chain's rules in the same
-// transaction, so a changed lease never leaves the old subnet's rules behind.
+// nftables as one nf_tables netlink transaction (its own table; masq-nft-batch.ts, no `nft`).
+// Re-applying replaces the rules in the same transaction, so a changed lease never leaves the old
+// subnet's rules behind.
 import { checkMasqBackendUsable, type MasqBackend } from '../../../shared/firewall/backend.js';
 import { ToolMissingError } from '../../../shared/firewall/exec.js';
 import { changeIptablesTable } from '../../../shared/firewall/iptables.js';
 import { formatRuleArgs, jumpTarget, type SavedTable } from '../../../shared/firewall/iptables-save.js';
 import { iptablesChainRemovalLines, NAT_TABLE } from '../../../shared/firewall/ipmasq-iptables.js';
-import { nftApply } from '../../../shared/firewall/nft.js';
+import { commitNftBatch, isNftablesUnavailable } from '../../../shared/netfilter/nftables/index.js';
 import { errorText } from '../../../shared/sys/error-text.js';
+import { KUBE_MARK, MASQ_CHAIN, MASQ_COMMENT, NFT_CHAIN, NFT_TABLE } from './masq-names.js';
+import { nftMasqBatch, nftMasqRemovalBatch } from './masq-nft-batch.js';
 
-export const MASQ_CHAIN = 'FLANNEL-POSTRTG';
-export const MASQ_COMMENT = 'flanneld masq';
-export const NFT_TABLE = 'tscni-overlay';
-/** Packets kube-proxy marked for masquerading are left to kube-proxy's own rule. */
-const KUBE_MARK = '0x4000/0x4000';
+export { MASQ_CHAIN, MASQ_COMMENT, NFT_TABLE } from './masq-names.js';
+
+const hex = (v: number): string => `0x${v.toString(16)}`;
 
 /** The FLANNEL-POSTRTG rules, in flanneld's order (cluster = Network, pod = this node's subnet). */
 export function iptablesMasqRules(cluster: string, pod: string): string[][] {
   const c = ['-m', 'comment', '--comment', MASQ_COMMENT];
   return [
-    ['-m', 'mark', '--mark', KUBE_MARK, ...c, '-j', 'RETURN'],
+    ['-m', 'mark', '--mark', `${hex(KUBE_MARK.value)}/${hex(KUBE_MARK.mask)}`, ...c, '-j', 'RETURN'],
     ['-s', pod, '-d', cluster, ...c, '-j', 'RETURN'],
     ['-s', cluster, '-d', pod, ...c, '-j', 'RETURN'],
     ['!', '-s', cluster, '-d', pod, ...c, '-j', 'RETURN'],
@@ -39,16 +40,18 @@ export function iptablesMasqLines(t: SavedTable, cluster: string, pod: string): 
   return lines;
 }
 
-/** One nft script: (re)create our table with flanneld's rules in a srcnat postrouting chain. */
+/**
+ * The nftables rules as nft text: the readable form of nftMasqBatch (which the agent commits over
+ * netlink) and the tests' oracle. "add" first so that "delete" never fails on a missing table: the
+ * three replace our table atomically.
+ */
 export function nftMasqScript(cluster: string, pod: string): string {
   return [
-    // "add" first so that "delete" never fails on a missing table: the pair replaces it atomically.
-    `add table ip ${NFT_TABLE}`,
-    `delete table ip ${NFT_TABLE}`,
+    nftMasqRemovalScript().trimEnd(),
     `table ip ${NFT_TABLE} {`,
-    '  chain postrtg {',
+    `  chain ${NFT_CHAIN} {`,
     '    type nat hook postrouting priority srcnat; policy accept;',
-    `    meta mark & 0x4000 == 0x4000 return comment "${MASQ_COMMENT}"`,
+    `    meta mark & ${hex(KUBE_MARK.mask)} == ${hex(KUBE_MARK.value)} return comment "${MASQ_COMMENT}"`,
     `    ip saddr ${pod} ip daddr ${cluster} return comment "${MASQ_COMMENT}"`,
     `    ip saddr ${cluster} ip daddr ${pod} return comment "${MASQ_COMMENT}"`,
     `    ip saddr != ${cluster} ip daddr ${pod} return comment "${MASQ_COMMENT}"`,
@@ -59,6 +62,9 @@ export function nftMasqScript(cluster: string, pod: string): string {
     '',
   ].join('\n');
 }
+
+/** The removal as nft text (the readable form of nftMasqRemovalBatch). */
+export const nftMasqRemovalScript = (): string => `add table ip ${NFT_TABLE}\ndelete table ip ${NFT_TABLE}\n`;
 
 /** flanneld's EnableNFTables picks nftables; otherwise iptables, or nftables where iptables does not work. */
 export async function chooseMasqBackend(enableNFTables: boolean): Promise<MasqBackend> {
@@ -73,7 +79,7 @@ export async function chooseMasqBackend(enableNFTables: boolean): Promise<MasqBa
  */
 export async function setupMasq(backend: MasqBackend, cluster: string, pod: string): Promise<string[]> {
   if (backend === 'iptables') await changeIptablesTable(4, NAT_TABLE, (t) => iptablesMasqLines(t, cluster, pod));
-  else await nftApply(nftMasqScript(cluster, pod));
+  else commitNftBatch(nftMasqBatch(cluster, pod));
   return removeMasq(backend === 'iptables' ? ['nftables'] : ['iptables']);
 }
 
@@ -89,9 +95,10 @@ export async function removeMasq(backends: readonly MasqBackend[] = ['iptables',
   }
   if (backends.includes('nftables')) {
     try {
-      await nftApply(`add table ip ${NFT_TABLE}\ndelete table ip ${NFT_TABLE}\n`);
+      commitNftBatch(nftMasqRemovalBatch());
     } catch (err) {
-      if (!(err instanceof ToolMissingError) && (await checkMasqBackendUsable('nftables')).ok) errors.push(`nftables: ${errorText(err)}`);
+      // A kernel without nf_tables holds no rules of ours.
+      if (!isNftablesUnavailable(err) && (await checkMasqBackendUsable('nftables')).ok) errors.push(`nftables: ${errorText(err)}`);
     }
   }
   return errors;

@@ -70,6 +70,7 @@ export const NFT_META_IIFNAME = 6;
 export const NFT_META_OIFNAME = 7;
 export const NFT_META_NFPROTO = 15;
 export const NFT_META_L4PROTO = 16;
+export const NFT_META_MARK = 3;
 
 export const NFTA_CMP_SREG = 1;
 export const NFTA_CMP_OP = 2;
@@ -90,6 +91,8 @@ export const NFTA_BITWISE_DREG = 2;
 export const NFTA_BITWISE_LEN = 3;
 export const NFTA_BITWISE_MASK = 4;
 export const NFTA_BITWISE_XOR = 5;
+export const NFTA_BITWISE_OP = 6;
+export const NFT_BITWISE_BOOL = 0;
 
 export const NFTA_IMMEDIATE_DREG = 1;
 export const NFTA_IMMEDIATE_DATA = 2;
@@ -114,6 +117,8 @@ export const NFTA_NAT_REG_PROTO_MIN = 5;
 export const NFTA_NAT_FLAGS = 7;
 export const NFT_NAT_DNAT = 1;
 export const NF_NAT_RANGE_PROTO_SPECIFIED = 2;
+export const NFTA_MASQ_FLAGS = 1;
+export const NF_NAT_RANGE_PROTO_RANDOM_FULLY = 0x10;
 
 /** libnftnl's userdata TLV types: the comment of a table, chain or rule is type 0 in each. */
 export const NFTNL_UDATA_COMMENT = 0;

@@ -46,12 +46,16 @@ export const payload = (base: number, offset: number, len: number, dreg = K.NFT_
   },
 });
 
-/** reg = (reg & mask) ^ xor over mask.length bytes. */
-export const bitwise = (mask: Uint8Array, xor: Uint8Array, reg = K.NFT_REG_1): NftExpr => ({
+/**
+ * reg = (reg & mask) ^ xor over mask.length bytes. `withOp`: also name the operation (boolean), as
+ * nft does for a `&` the text spells out (`meta mark & 0x4000`) but not for a prefix's mask.
+ */
+export const bitwise = (mask: Uint8Array, xor: Uint8Array, reg = K.NFT_REG_1, withOp = false): NftExpr => ({
   name: 'bitwise',
   fill: (b) => {
     be32(b, K.NFTA_BITWISE_SREG, reg);
     be32(b, K.NFTA_BITWISE_DREG, reg);
+    if (withOp) be32(b, K.NFTA_BITWISE_OP, K.NFT_BITWISE_BOOL);
     be32(b, K.NFTA_BITWISE_LEN, mask.length);
     data(b, K.NFTA_BITWISE_MASK, mask);
     data(b, K.NFTA_BITWISE_XOR, xor);
@@ -105,7 +109,13 @@ export const fib = (result: number, flags: number, dreg = K.NFT_REG_1): NftExpr 
   },
 });
 
-export const masq = (): NftExpr => ({ name: 'masq', fill: () => {} });
+/** Masquerade; `flags` (NF_NAT_RANGE_*) are sent only when non-zero, as nft does. */
+export const masq = (flags = 0): NftExpr => ({
+  name: 'masq',
+  fill: (b) => {
+    if (flags !== 0) be32(b, K.NFTA_MASQ_FLAGS, flags);
+  },
+});
 
 /** DNAT to the address in `addrReg` and the port in `portReg` (nft's `dnat to <ip>:<port>`). */
 export const dnat = (af: number, addrReg: number, portReg: number): NftExpr => ({

@@ -80,7 +80,13 @@ export const drop = (): NftExpr => verdict(K.NF_DROP);
 export const ret = (): NftExpr => verdict(K.NFT_RETURN);
 export const jump = (chain: string): NftExpr => verdict(K.NFT_JUMP, chain);
 export const goTo = (chain: string): NftExpr => verdict(K.NFT_GOTO, chain);
-export const masquerade = (): NftExpr => masq();
+/** `masquerade [fully-random]`. */
+export const masquerade = (opts: { fullyRandom?: boolean } = {}): NftExpr => masq(opts.fullyRandom ? K.NF_NAT_RANGE_PROTO_RANDOM_FULLY : 0);
+
+/** `meta mark & <mask> [!=|==] <value>` (the mark is a host-order u32). */
+export function matchMetaMark(value: number, mask: number, op: Op = 'eq'): NftExpr[] {
+  return [meta(K.NFT_META_MARK), bitwise(le32(mask), le32(0), K.NFT_REG_1, true), cmp(cmpOp(op), le32(value))];
+}
 
 /** `dnat to <ip>:<port>` (`[ip6]:port` for IPv6), in an ip or ip6 table. */
 export function dnatTo(ip: IP, port: number): NftExpr[] {

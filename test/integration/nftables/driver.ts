@@ -18,6 +18,7 @@ import { nftAddBatch, nftDeleteBatch } from '../../../plugins/firewall/nftables-
 import { isAttachmentRule, nftAddScript, nftDeleteScript, type NftAddPlan, NFT_TABLE as FIREWALL_TABLE } from '../../../plugins/firewall/nftables-rules.js';
 import type { IsolationPolicy } from '../../../plugins/firewall/iptables-rules.js';
 import { accept, commitNftBatch, jump, NftBatch } from '../../../shared/netfilter/nftables/index.js';
+import { nftMasqRemovalScript, nftMasqScript, removeMasq, setupMasq } from '../../../cmd/tscni/overlay/masq.js';
 
 type Mode = 'text' | 'netlink';
 interface Attachment { network: string; containerID: string; ifName: string }
@@ -30,7 +31,9 @@ type Step =
   | { kind: 'firewall-del'; att: Attachment }
   | { kind: 'spoof-add'; containerID: string; ifName: string; hostIfName: string; mac: string }
   | { kind: 'spoof-del'; containerID: string; ifName: string }
-  | { kind: 'failing-batch' };
+  | { kind: 'failing-batch' }
+  | { kind: 'overlay-masq-add'; cluster: string; pod: string }
+  | { kind: 'overlay-masq-del' };
 
 const nets = (ips: readonly string[]): IPNet[] => ips.map((s) => parseCIDR(s)!);
 
@@ -77,6 +80,10 @@ async function text(step: Step): Promise<void> {
       const cmds = spoofCheckTeardownCommands(step, await nftList(['table', 'bridge', 'nat']));
       return cmds.length === 0 ? undefined : nftApplyJson(cmds);
     }
+    case 'overlay-masq-add':
+      return nftApply(nftMasqScript(step.cluster, step.pod));
+    case 'overlay-masq-del':
+      return nftApply(nftMasqRemovalScript());
   }
 }
 
@@ -112,6 +119,14 @@ async function netlink(step: Step): Promise<void> {
       return setupMacSpoofCheck(step);
     case 'spoof-del':
       return teardownMacSpoofCheck(step);
+    case 'overlay-masq-add':
+    case 'overlay-masq-del': {
+      // The agent's own calls (`tscni overlay -ip-masq`, EnableNFTables): apply (also on restart),
+      // and the removal of -release-on-exit. Either reports a failure of the other backend as text.
+      const errors = step.kind === 'overlay-masq-add' ? await setupMasq('nftables', step.cluster, step.pod) : await removeMasq(['nftables']);
+      if (errors.length > 0) throw new Error(errors.join('; '));
+      return;
+    }
     case 'failing-batch':
       // A table, a chain, a good rule, then a jump to a chain that does not exist: nothing may stay.
       return commitNftBatch(

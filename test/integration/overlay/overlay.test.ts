@@ -25,6 +25,10 @@ interface Node {
   dir: string;
   subnetFile: string;
   agent?: ChildProcess;
+  /** The agent's own PID (under strace the child is strace, which ignores SIGTERM with -o). */
+  pid?: number;
+  /** strace's execve log of the running agent, when started traced. */
+  trace?: string;
   exited?: Promise<number | null>;
   releaseOnExit: boolean;
   pod?: { ns: string; id: string; result: Json; ip: string };
@@ -56,14 +60,21 @@ const subnetEnv = (n: Node): Record<string, string> | undefined => {
 /** "10.156.17.1/24" -> "10.156.17.0/24" (these tests use /24 subnets only). */
 const subnetOf = (n: Node): string => subnetEnv(n)!['FLANNEL_SUBNET']!.replace(/\.\d+\/24$/, '.0/24');
 
-function startAgent(n: Node): void {
+/**
+ * Starts the node's agent. `traced`: under `strace -f -e trace=execve`, so a test can list every
+ * program the agent ran (the nftables part must run none: no `nft`).
+ */
+function startAgent(n: Node, traced = false): void {
   const log = fs.openSync(path.join(n.dir, 'agent.log'), 'a');
-  const args = ['netns', 'exec', n.ns, TSCNI, 'overlay', `-etcd-endpoints=${endpoints()}`, '--iface', 'eth0', '-subnet-file', n.subnetFile, `-subnet-lease-ttl=${TTL}`];
+  n.trace = traced ? path.join(n.dir, `execve-${Date.now()}.trace`) : undefined;
+  const strace = n.trace ? ['strace', '-f', '-qq', '--seccomp-bpf', '-e', 'trace=execve', '-o', n.trace] : [];
+  const args = ['netns', 'exec', n.ns, ...strace, TSCNI, 'overlay', `-etcd-endpoints=${endpoints()}`, '--iface', 'eth0', '-subnet-file', n.subnetFile, `-subnet-lease-ttl=${TTL}`];
   if (n.i !== 1) args.push('-ip-masq');
   if (n.releaseOnExit) args.push('--release-on-exit');
-  // `ip netns exec` execs the agent: the PID is the agent's own.
+  // `ip netns exec` execs the agent (or strace): the PID is the agent's own (or strace's).
   const child = spawn('ip', args, { stdio: ['ignore', 'pipe', log] });
   fs.closeSync(log);
+  n.pid = n.trace ? undefined : child.pid;
   let stdout = '';
   child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
   n.agent = child;
@@ -76,10 +87,29 @@ function startAgent(n: Node): void {
   );
 }
 
+/** The programs a traced agent started so far (execve paths; the first is the agent itself). */
+function agentExecs(n: Node): string[] {
+  if (!n.trace || !fs.existsSync(n.trace)) return [];
+  return [...fs.readFileSync(n.trace, 'utf8').matchAll(/^\d+ +execve\("([^"]+)"/gm)].map((m) => m[1]!);
+}
+
+/** The traced agent's PID: the first execve in strace's log is the agent's own. */
+async function agentPid(n: Node): Promise<number> {
+  if (n.pid === undefined) {
+    n.pid = await until('the traced agent to start', () => {
+      const first = n.trace && fs.existsSync(n.trace) ? /^(\d+) +execve\(/m.exec(fs.readFileSync(n.trace, 'utf8')) : null;
+      return first ? Number(first[1]) : undefined;
+    }, 5000);
+  }
+  return n.pid;
+}
+
 async function stopAgent(n: Node): Promise<number | null> {
-  n.agent?.kill('SIGTERM');
+  if (n.agent && n.agent.exitCode === null) process.kill(await agentPid(n), 'SIGTERM');
+  // strace exits with the agent's status.
   const code = await n.exited;
   n.agent = undefined;
+  n.pid = undefined;
   return code ?? null;
 }
 
@@ -327,7 +357,7 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     // Meanwhile the cluster switched to nftables: the restarted agent moves its masquerade rules.
     const cfg = { Network: NETWORK, SubnetLen: 24, EnableNFTables: true, Backend: { Type: 'vxlan', VNI: 1, Port: 8472 } };
     expect(cluster!.etcdctl(['put', `${PREFIX}/config`, JSON.stringify(cfg)]).status).toBe(0);
-    startAgent(n);
+    startAgent(n, true);
     await until('the others to route to it again', () => routeTo(nodes[0]!, sn) && routeTo(nodes[1]!, sn), 15_000);
     expect(subnetOf(n)).toBe(sn);
     expect(ping(nodes[0]!.pod!.ns, n.pod!.ip, 3)).toBe(true);
@@ -341,6 +371,11 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     expect(rules).toHaveLength(6);
     expect(rules.every((r) => r['chain'] === 'postrtg' && r['comment'] === 'flanneld masq')).toBe(true);
     expect(sh(n.ns, 'iptables-save', ['-t', 'nat'])).not.toContain('FLANNEL-POSTRTG');
+    // The nftables rules went in over netlink: the agent ran no `nft`, only the iptables tools that
+    // removed its old FLANNEL-POSTRTG rules.
+    const [self, ...tools] = agentExecs(n);
+    expect(self).toBe(TSCNI);
+    expect(tools.map((t) => path.basename(t)).sort()).toEqual(['iptables-restore', 'iptables-save']);
   }, 40_000);
 
   it('-release-on-exit: the node disappears from the others, and DEL + shutdown leave nothing behind', async () => {
@@ -367,4 +402,31 @@ describe.skipIf(missing !== undefined)('tscni overlay: three nodes, VXLAN over a
     }
     for (const n of nodes) expect(agentLog(n)).not.toMatch(/UNEXPECTED STDOUT/);
   }, 40_000);
+
+  it('nftables (EnableNFTables): SIGTERM keeps the table; a restart re-applies it and -release-on-exit deletes it, without running nft', async () => {
+    const n = nodes[2]!;
+    const sn = subnetOf(n);
+    const table = (): string => execInNetns(n.ns, 'nft', ['list', 'table', 'ip', 'tscni-overlay']).stdout;
+    expect(await stopAgent(n)).toBe(0);
+    expect(table()).toContain(`ip saddr ${sn} ip daddr ${NETWORK} return comment "flanneld masq"`);
+    const logStart = agentLog(n).length;
+    n.releaseOnExit = true;
+    startAgent(n, true);
+    await until('the restarted agent to masquerade', () => /masquerading traffic leaving .* \(nftables\)/.test(agentLog(n).slice(logStart)));
+    expect(subnetOf(n)).toBe(sn);
+    const listed = table();
+    expect(listed).toContain('type nat hook postrouting priority srcnat; policy accept;');
+    expect(listed).toContain(`ip saddr != ${NETWORK} ip daddr ${NETWORK} masquerade fully-random comment "flanneld masq"`);
+    expect(listed.match(/comment "flanneld masq"/g)).toHaveLength(6);
+    expect(await stopAgent(n)).toBe(0);
+    expect(agentLog(n).slice(logStart)).not.toMatch(/release: /);
+    expect(execInNetns(n.ns, 'nft', ['list', 'ruleset']).stdout).not.toContain('tscni-overlay');
+    expect(etcdKeys().has(`${PREFIX}/subnets/${sn.replace('/', '-')}`)).toBe(false);
+    expect(fs.existsSync(n.subnetFile)).toBe(false);
+    // Apply on start and delete on exit were in-process; the iptables tools ran to find no old rules.
+    const [self, ...tools] = agentExecs(n);
+    expect(self).toBe(TSCNI);
+    expect(tools.map((t) => path.basename(t))).not.toContain('nft');
+    expect(new Set(tools.map((t) => path.basename(t)))).toEqual(new Set(['iptables-save']));
+  }, 30_000);
 });
