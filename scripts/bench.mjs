@@ -5,8 +5,11 @@
 //   groups: loopback, bridge, ptp-macvlan, meta (bridge + portmap / firewall chains), firewall (firewall
 //   alone, per backend), portmap, ipam (host-local alone at 0 / 1,000 / 5,000 / 20,000 leases), dhcp,
 //   runner (the podman default list through `dist/tscni add|del`), rss (VERSION against `node -e 0`,
-//   CPU and peak RSS per call), burst (30 parallel ADDs, then DELs, on one bridge+ipMasq network)
-//   overlay (pod-to-pod iperf3 throughput across two nodes over VXLAN vs on one bridge, as a ratio)
+//   CPU and peak RSS per call), inplugin (TSCNI_TRACE in-plugin time per path against Go's whole
+//   process: bridge, ptp, macvlan, loopback, host-local, portmap, firewall, tuning, bandwidth, sbr),
+//   burst (30 parallel ADDs, then DELs, on one bridge+ipMasq network)
+//   overlay (pod-to-pod iperf3 throughput across two nodes over VXLAN vs on one bridge, as a ratio),
+//   cluster-ipam (ADD+DEL against a local 3-member etcd next to host-local, and a 30-call burst)
 //   --quick: 3 rounds, host-local at 0 and 1,000 leases, one burst: a smoke run of every group.
 //   A full run (no --only, no --quick) writes bench/results/<YYYY-MM-DD>.{json,md,svg}; --write forces
 //   it, --no-write skips it.
@@ -27,6 +30,7 @@ import { benchIpam } from './bench/ipam.mjs';
 import { benchRunner } from './bench/runner.mjs';
 import { benchRss, rssTable } from './bench/rss.mjs';
 import { benchBurst, burstTable } from './bench/burst.mjs';
+import { benchInPlugin, inPluginTable } from './bench/inplugin.mjs';
 import { writeResults } from './bench/results.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,7 +62,7 @@ const sections = {
   loopback: plain('process start + netlink', () => benchLoopback(distBin, rounds)),
   bridge: plain('bridge + host-local, with ipMasq per backend, in a node netns', () => benchBridge(distBin, rounds)),
   'ptp-macvlan': plain('ptp and macvlan (host-local), in a node netns', () => benchPtpMacvlan(distBin, rounds)),
-  meta: plain('bridge + portmap (3 mappings) and bridge + firewall chains, iptables', () => benchMeta(distBin, rounds)),
+  meta: plain('bridge + portmap (3 mappings) and bridge + firewall chains, iptables and nftables', () => benchMeta(distBin, rounds)),
   firewall: plain('firewall alone, per backend', () => benchFirewall(distBin, rounds)),
   portmap: plain('portmap alone', () => benchPortmap(distBin, rounds)),
   ipam: async () => {
@@ -73,6 +77,11 @@ const sections = {
     const { rows, floor } = benchRss(distBin, rounds);
     const note = 'GNU time prints CPU seconds with 2 decimals (10 ms steps), so CPU is the mean over the runs: a call under 10 ms shows as a fraction of 10. Peak RSS includes the children the plugin waited for (the reference bridge runs its host-local as a process; ours runs it in-process).';
     return { title: 'VERSION against `node -e 0` (the floor); CPU (user+sys) and peak RSS (VmHWM) per call, GNU time around the plugin process', rows, floor, table: rssTable(rows, floor), note };
+  },
+  inplugin: async () => {
+    const rows = benchInPlugin(distBin, rounds);
+    const note = 'tscni in-plugin: from "<plugin>: ADD/DEL start" to "... done" in the TSCNI_TRACE=1 output (after Node has started, before it exits); the chart bar of this group is that against Go\'s whole process. A DEL that deletes a link shows the kernel\'s delete (RCU grace periods, the same in Go\'s process) apart.';
+    return { title: 'in-plugin time (TSCNI_TRACE) per path against the Go reference\'s whole process', rows, table: inPluginTable(rows), note };
   },
   burst: async () => {
     const { rows, checks } = await benchBurst(distBin, quick ? 1 : Math.max(2, Math.round(rounds / 5)));

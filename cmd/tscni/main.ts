@@ -54,6 +54,7 @@ async function main(): Promise<{ code: number; exit: boolean }> {
   }
   const entry = PLUGINS[picked.name]!;
   const plugin = await entry.load();
+  if (!plugin) throw new Error(`plugin ${picked.name} is not in this bundle`);
   // A second role (e.g. `dhcp daemon`) may leave servers running: it ends when its event loop does.
   if (plugin.cli && picked.argvRest.length > 0) return { code: await plugin.cli(picked.argvRest), exit: false };
   // IPAM delegates that are our own executable may run in-process (same results, no exec).

@@ -6,7 +6,12 @@ import type { Plugin } from '../../shared/cni/plugin.js';
 export interface PluginEntry {
   /** One line for the about text, as the reference words it. */
   description: string;
-  load(): Promise<Plugin>;
+  /**
+   * undefined: the plugin is not in the running bundle. The executable runs each plugin name from a
+   * bundle of that plugin's own code (scripts/build.mjs), so from bridge's, say, only bridge and the
+   * IPAM plugins it runs in-process load; any other type is then run as a process.
+   */
+  load(): Promise<Plugin | undefined>;
 }
 
 export const PLUGINS: Readonly<Record<string, PluginEntry>> = {

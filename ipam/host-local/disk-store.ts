@@ -55,17 +55,23 @@ export class DiskStore implements Store {
     if (path.relative(root, netDir) !== network) {
       throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network name "${network}"`);
     }
-    try {
-      makeDirectories(netDir, DIR_MODE);
-    } catch (e) {
-      throw ioError(`cannot create lease directory ${netDir}`, e);
-    }
+    const lockPath = path.join(netDir, 'lock');
     let lk: FileLock;
     try {
-      lk = FileLock.open(path.join(netDir, 'lock'));
-      lk.lock();
+      lk = openLock(lockPath);
     } catch (e) {
-      throw ioError(`cannot lock ${path.join(netDir, 'lock')}`, e);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`cannot lock ${lockPath}`, e);
+      // The network's first call: create the directory, then the lock file in it.
+      try {
+        makeDirectories(netDir, DIR_MODE);
+      } catch (e2) {
+        throw ioError(`cannot create lease directory ${netDir}`, e2);
+      }
+      try {
+        lk = openLock(lockPath);
+      } catch (e2) {
+        throw ioError(`cannot lock ${lockPath}`, e2);
+      }
     }
     try {
       const ids = Array.from({ length: rangeCount }, (_, i) => String(i));
@@ -214,6 +220,18 @@ export class DiskStore implements Store {
     }
     return found;
   }
+}
+
+/** Opens (creating) and takes the lock file; ENOENT when the network directory does not exist yet. */
+function openLock(file: string): FileLock {
+  const lk = FileLock.open(file);
+  try {
+    lk.lock();
+  } catch (e) {
+    lk.close();
+    throw e;
+  }
+  return lk;
 }
 
 function ioError(what: string, e: unknown): CniError {

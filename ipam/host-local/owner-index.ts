@@ -6,8 +6,9 @@
 // (a network name cannot start with '.', so this never collides with a network), so the lease
 // directory stays byte-identical to what the Go plugin writes and reads.
 //
-// Layout: a state file and 64 shard files (JSON, key -> lease names), keys spread by a hash, so
-// each call reads and rewrites only the shard of its attachment.
+// Layout: a state file and 64 shard files (JSON, key -> lease names), keys spread by a hash of the
+// container ID, so each call reads and rewrites only the one shard of its container (which holds
+// both its full owner key and its legacy one).
 // The index is only a hint:
 //  - a hit is verified by reading the lease file it names (content must still be the owner);
 //  - a miss is trusted only while the lease directory is unchanged since we last wrote the index:
@@ -29,7 +30,9 @@ export const LAST_IP_PREFIX = 'last_reserved_ip.';
 export const INDEX_ROOT = '.tscni-host-local';
 const STATE_FILE = 'state';
 const OWNERS_DIR = 'owners';
-const STATE_VERSION = 1;
+// 2: shards keyed by the container ID alone (1 hashed the whole key); a version-1 state is not
+// trusted, so the first call after an upgrade rebuilds the index in the new layout.
+const STATE_VERSION = 2;
 
 interface State {
   v: number;
@@ -77,14 +80,18 @@ export function scanLeases(netDir: string): Map<string, string> {
   return out;
 }
 
-/** Entries are grouped into 64 shard files by a hash of the key: a lookup or an update touches one
- * small file, and a rebuild writes at most 64 files however many leases there are. */
+/** Entries are grouped into 64 shard files by a hash of the key's container ID: a lookup or an
+ * update touches one small file (the full key "cid:ifname" and the legacy key "cid" of one
+ * container land in the same one), and a rebuild writes at most 64 files however many leases there
+ * are. */
 const SHARDS = 64;
 export function shardOf(key: string): string {
+  const colon = key.indexOf(':');
+  const id = colon < 0 ? key : key.slice(0, colon);
   // FNV-1a over UTF-16 code units: stable, cheap, and only used to spread keys.
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return (h % SHARDS).toString(16).padStart(2, '0');
@@ -95,21 +102,16 @@ export class OwnerIndex {
   private readonly entries = new Map<string, Set<string>>();
   private readonly loadedShards = new Set<string>();
   private readonly dirtyShards = new Set<string>();
-  private readonly complete: boolean;
+  /** True once every key is in memory (rebuilt from a scan); commit() then rewrites every shard. */
+  private complete = false;
 
   private constructor(
     private readonly netDir: string,
     private readonly indexDir: string,
     private readonly cursors: Map<string, string | undefined>,
-    scanned: Map<string, string> | undefined,
+    trusted: boolean,
   ) {
-    this.complete = scanned !== undefined;
-    if (scanned) {
-      for (const [name, content] of scanned) {
-        const key = keyOfContent(content);
-        if (key) this.ips(key).add(name);
-      }
-    }
+    if (!trusted) this.rebuild();
   }
 
   /**
@@ -125,7 +127,7 @@ export class OwnerIndex {
     if (trusted) {
       for (const [id, value] of cursors) if ((state!.cursors[id] ?? undefined) !== value) trusted = false;
     }
-    return new OwnerIndex(netDir, indexDir, cursors, trusted ? undefined : scanLeases(netDir));
+    return new OwnerIndex(netDir, indexDir, cursors, trusted);
   }
 
   /** True when this call had to rebuild the index from a full scan. */
@@ -162,11 +164,11 @@ export class OwnerIndex {
    * holding the network lock, after the last change to the lease directory.
    */
   commit(): void {
-    makeDirectories(this.indexDir, 0o700);
     const statePath = path.join(this.indexDir, STATE_FILE);
     const live = path.join(this.indexDir, OWNERS_DIR);
     if (this.complete) {
       // Full rebuild: invalidate first, write a fresh shard tree, swap it in.
+      makeDirectories(this.indexDir, 0o700);
       fs.rmSync(statePath, { force: true });
       const fresh = path.join(this.indexDir, `${OWNERS_DIR}.new`);
       const old = path.join(this.indexDir, `${OWNERS_DIR}.old`);
@@ -181,19 +183,17 @@ export class OwnerIndex {
       fs.renameSync(fresh, live);
       fs.rmSync(old, { recursive: true, force: true });
     } else if (this.dirtyShards.size > 0) {
-      makeDirectories(live, 0o700);
       const contents = this.shardContents(this.dirtyShards);
       for (const shard of this.dirtyShards) {
         const content = contents.get(shard);
-        if (content) writeShard(live, shard, content);
-        else fs.rmSync(path.join(live, shard), { force: true });
+        if (content) writeIndexFile(live, shard, JSON.stringify(content));
+        else removeIndexFile(path.join(live, shard));
       }
     }
     const state: State = { v: STATE_VERSION, dir: dirStamp(this.netDir), cursors: {} };
     for (const [id, value] of this.cursors) if (value !== undefined) state.cursors[id] = value;
-    const tmp = `${statePath}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
-    fs.renameSync(tmp, statePath);
+    // Written last: it stamps the lease directory as the shards now describe it.
+    writeIndexFile(this.indexDir, STATE_FILE, JSON.stringify(state));
   }
 
   /** Drops the state so the next call rebuilds (used when a commit could not finish). */
@@ -224,8 +224,21 @@ export class OwnerIndex {
   private loadShard(shard: string): void {
     if (this.loadedShards.has(shard)) return;
     this.loadedShards.add(shard);
-    for (const [key, names] of Object.entries(readShard(path.join(this.indexDir, OWNERS_DIR, shard)))) {
-      this.entries.set(key, new Set(names));
+    const content = readShard(path.join(this.indexDir, OWNERS_DIR, shard));
+    if (content === 'damaged') {
+      this.rebuild();
+      return;
+    }
+    for (const [key, names] of Object.entries(content)) this.entries.set(key, new Set(names));
+  }
+
+  /** Replaces what is in memory with a full scan (correct at any point: the lock is held). */
+  private rebuild(): void {
+    this.entries.clear();
+    this.complete = true;
+    for (const [name, content] of scanLeases(this.netDir)) {
+      const key = keyOfContent(content);
+      if (key) this.ips(key).add(name);
     }
   }
 }
@@ -253,25 +266,52 @@ export function readCursorFile(netDir: string, id: string): string | undefined {
   }
 }
 
-function readShard(file: string): Record<string, string[]> {
+/** A shard's entries; {} when it does not exist (no keys); 'damaged' when it exists but does not parse. */
+function readShard(file: string): Record<string, string[]> | 'damaged' {
+  let text: string;
   try {
-    const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    return 'damaged';
+  }
+  try {
+    const raw: unknown = JSON.parse(text);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'damaged';
     const out: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(raw)) {
       if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string');
     }
     return out;
   } catch {
-    // Missing: no keys in this shard. Shards are replaced by rename, so a crash of ours cannot
-    // leave one half-written; a shard damaged from outside reads as empty.
-    return {};
+    // Cut short while being written (see writeIndexFile) or damaged from outside.
+    return 'damaged';
   }
 }
 
-function writeShard(dir: string, shard: string, content: Record<string, string[]>): void {
-  const file = path.join(dir, shard);
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(content), { mode: 0o600 });
-  fs.renameSync(tmp, file);
+/**
+ * Overwrites one index file in place, creating its directories on first use. In place, not temp +
+ * rename: the index is read and written only under the network's lock, so no reader sees a write
+ * in progress, and a write cut short (the process killed, the machine down) is caught by the order
+ * of commit(): shards first, the state last. Until the state is rewritten it still carries the
+ * lease directory's stamp from before this call's lease change, so the next call does not trust the
+ * shards and rebuilds; a damaged state does not parse and means the same.
+ */
+function writeIndexFile(dir: string, name: string, text: string): void {
+  const file = path.join(dir, name);
+  try {
+    fs.writeFileSync(file, text, { mode: 0o600 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    makeDirectories(dir, 0o700);
+    fs.writeFileSync(file, text, { mode: 0o600 });
+  }
+}
+
+function removeIndexFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }

@@ -6,6 +6,7 @@ import { formatHashWithPrefix } from '../../shared/firewall/hash.js';
 import { runTool } from '../../shared/firewall/exec.js';
 import { isErrno, type Link, type Netlink } from '../../shared/netlink/index.js';
 import { errorText } from '../../shared/sys/error-text.js';
+import { tracePhase } from '../../shared/sys/trace.js';
 
 const IFALIASZ = 256;
 const ALIAS_PREFIX = 'tscni bandwidth ';
@@ -95,9 +96,12 @@ export async function createIfb(host: Netlink, o: CreateIfbOptions): Promise<Lin
 export function deleteIfb(host: Netlink, name: string): void {
   const link = host.findLink(name);
   if (!link || link.kind !== 'ifb') return;
+  // TSCNI_TRACE=1: the kernel's own link delete (most of a DEL) apart from our work, as bridge's.
+  tracePhase('bandwidth', 'link found');
   try {
     host.deleteLink(link);
   } catch (err) {
     if (!isErrno(err, 'ENODEV')) throw err;
   }
+  tracePhase('bandwidth', 'link deleted');
 }

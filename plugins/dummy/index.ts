@@ -61,7 +61,7 @@ async function add(args: CmdArgs): Promise<Result> {
 async function del(args: CmdArgs): Promise<void> {
   const conf = parseConfig<DummyConf>(args.stdinData, v);
   if (conf.ipam?.type) await ipamDel(conf.ipam.type, args);
-  deleteContainerLink(args.netns, args.ifName);
+  deleteContainerLink(args.netns, args.ifName, 'dummy');
 }
 
 async function check(args: CmdArgs): Promise<void> {

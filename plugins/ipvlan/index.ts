@@ -102,7 +102,7 @@ async function add(args: CmdArgs): Promise<Result> {
 async function del(args: CmdArgs): Promise<void> {
   const conf = parseConfig<IpvlanConf>(args.stdinData, v);
   if (hasIpam(conf)) await ipamDel(ipamType(conf), args);
-  deleteContainerLink(args.netns, args.ifName);
+  deleteContainerLink(args.netns, args.ifName, 'ipvlan');
 }
 
 async function check(args: CmdArgs): Promise<void> {

@@ -116,7 +116,7 @@ async function del(args: CmdArgs): Promise<void> {
   // DEL reads the config without the ADD-time checks: the master may be gone already.
   const conf = loadConf(args);
   if (hasIpam(conf)) await ipamDel(ipamType(conf), args);
-  deleteContainerLink(args.netns, args.ifName);
+  deleteContainerLink(args.netns, args.ifName, 'macvlan');
 }
 
 async function check(args: CmdArgs): Promise<void> {

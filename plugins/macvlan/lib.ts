@@ -7,6 +7,7 @@ import { runtimeMac, type ConfWithRuntime } from '../../shared/cni/runtime-confi
 import { openContainerNetnsIfPresent } from '../../shared/container/netns.js';
 import { isErrno, type Link, Netlink, parseMac, randomVethName, writeSysctl } from '../../shared/netlink/index.js';
 import { errorText } from '../../shared/sys/error-text.js';
+import { tracePhase } from '../../shared/sys/trace.js';
 
 export const invalid = (msg: string): CniError => new CniError(ErrorCode.InvalidNetworkConfig, msg);
 
@@ -113,10 +114,16 @@ export function setNotify(nl: Netlink, ifName: string, ipv6 = true): void {
   });
 }
 
-/** DEL's link part: deletes `<if>` when the container netns and the link are still there (DEL must succeed when they are gone). */
-export function deleteContainerLink(netnsPath: string, ifName: string): void {
+/**
+ * DEL's link part: deletes `<if>` when the container netns and the link are still there (DEL must
+ * succeed when they are gone). `plugin`: who the TSCNI_TRACE lines name.
+ */
+export function deleteContainerLink(netnsPath: string, ifName: string, plugin: string): void {
   using ns = openContainerNetnsIfPresent(netnsPath);
   if (!ns) return;
   using nl = Netlink.open(ns);
+  // TSCNI_TRACE=1: the kernel's own link delete (most of a DEL) apart from our work.
+  tracePhase(plugin, 'link found');
   deleteLinkIfPresent(nl, ifName);
+  tracePhase(plugin, 'link deleted');
 }

@@ -20,6 +20,7 @@ import { familyBits, formatIP, ipFamily, mustParsePrefix } from '../../shared/ip
 import { type Link, Netlink, readSysctl, RT_SCOPE_HOST, RT_SCOPE_LINK, writeSysctl } from '../../shared/netlink/index.js';
 import * as v from '../../build/generated/validators/ptp.js';
 import { errorText } from '../../shared/sys/error-text.js';
+import { tracePhase } from '../../shared/sys/trace.js';
 
 export interface PtpConf {
   cniVersion: string;
@@ -161,11 +162,14 @@ async function del(args: CmdArgs): Promise<void> {
       using nl = Netlink.open(ns);
       const link = nl.findLink(args.ifName);
       if (link) {
+        // TSCNI_TRACE=1: the kernel's own veth delete (most of a DEL) apart from our work.
+        tracePhase('ptp', 'link found');
         try {
           nl.deleteLink(link);
         } catch (err) {
           throw new Error(`failed to delete "${args.ifName}": ${errorText(err)}`, { cause: err });
         }
+        tracePhase('ptp', 'link deleted');
       }
     }
   }

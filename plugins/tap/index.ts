@@ -87,7 +87,7 @@ async function add(args: CmdArgs): Promise<Result> {
 async function del(args: CmdArgs): Promise<void> {
   const conf = parseConfig<TapConf>(args.stdinData, v);
   if (hasIpam(conf)) await ipamDel(ipamType(conf), args);
-  deleteContainerLink(args.netns, args.ifName);
+  deleteContainerLink(args.netns, args.ifName, 'tap');
 }
 
 async function check(args: CmdArgs): Promise<void> {

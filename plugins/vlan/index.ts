@@ -80,7 +80,7 @@ async function del(args: CmdArgs): Promise<void> {
   // Unlike the reference, DEL does not need the master to exist any more (spec: DEL must succeed).
   const conf = parseConfig<VlanConf>(args.stdinData, v);
   if (conf.ipam?.type) await ipamDel(conf.ipam.type, args);
-  deleteContainerLink(args.netns, args.ifName);
+  deleteContainerLink(args.netns, args.ifName, 'vlan');
 }
 
 async function check(args: CmdArgs): Promise<void> {

@@ -3,8 +3,8 @@
 //   ADD: bridge ADD -> its result as prevResult -> meta plugin ADD
 //   DEL: meta plugin DEL (prevResult = the chain's result) -> bridge DEL (prevResult likewise)
 // Cases:
-//   - bridge + portmap, 3 port mappings (tcp, udp, tcp with hostIP), iptables
-//   - bridge + firewall, iptables backend
+//   - bridge + portmap, 3 port mappings (tcp, udp, tcp with hostIP), iptables and nftables
+//   - bridge + firewall, iptables and nftables backends (the reference: iptables both times)
 // Each impl runs its own binaries for every link of the chain (ours: dist/bin, reference:
 // /usr/lib/cni), its own bridge, subnet and dataDir; cniVersion 1.0.0 (1.1.1 does not know 1.1.0).
 // Per call (bridge ADD, meta ADD, meta DEL, bridge DEL) the median wall time is reported, then one
@@ -57,9 +57,13 @@ const PORT_MAPPINGS = [
   { hostPort: 18443, containerPort: 443, protocol: 'tcp', hostIP: '127.0.0.1' },
 ];
 
+// The nftables cases give the reference the same config: Debian's 1.1.1 portmap has no `backend` key
+// (ignored: iptables); its firewall does not know "nftables", so it gets "iptables".
 const CASES = [
   { label: 'bridge+portmap (3 mappings, iptables)', meta: { type: 'portmap', backend: 'iptables', capabilities: { portMappings: true } }, runtimeConfig: { portMappings: PORT_MAPPINGS } },
+  { label: 'bridge+portmap (3 mappings, nftables; ref: iptables)', meta: { type: 'portmap', backend: 'nftables', capabilities: { portMappings: true } }, runtimeConfig: { portMappings: PORT_MAPPINGS } },
   { label: 'bridge+firewall (iptables)', meta: { type: 'firewall', backend: 'iptables' } },
+  { label: 'bridge+firewall (nftables; ref: iptables)', meta: { type: 'firewall', backend: 'nftables' }, refMeta: { backend: 'iptables' } },
 ];
 
 function fmt(ms) {
@@ -120,6 +124,7 @@ export function benchMeta(distBin, rounds) {
         cniVersion: VERSION,
         name: `benchmeta${n}${impl}`,
         ...c.meta,
+        ...(impl === 'ref' ? c.refMeta : {}),
         ...(c.runtimeConfig ? { runtimeConfig: c.runtimeConfig } : {}),
         prevResult,
       });

@@ -57,6 +57,25 @@ export function iptablesMasqSetupLines(table: SavedTable, ips: readonly IPNet[],
 }
 
 /**
+ * The lines iptablesMasqSetupLines returns for a table without `chain` (a new container): the chain
+ * created with `-N`, which makes the restore fail as a whole when the chain exists after all (see
+ * iptables.ts tryIptablesRestore). A jump to a chain cannot exist without the chain, so nothing else
+ * needs checking.
+ */
+export function iptablesMasqNewChainLines(ips: readonly IPNet[], chain: string, comment: string): string[] {
+  const rules = ips.flatMap((ip) => masqRulesFor(ip, chain, comment));
+  const seen = new Set<string>();
+  const lines = [`-N ${chain}`];
+  for (const rule of rules) {
+    const key = ruleKey(rule.chain, rule.args);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    lines.push(`-A ${rule.chain} ${formatRuleArgs(rule.args)}`);
+  }
+  return lines;
+}
+
+/**
  * Restore lines that delete `chains` from `table`: first every rule anywhere in the table that jumps
  * to one of them (the POSTROUTING jumps, whatever source address they match, so no address is needed),
  * then flush and delete the chains. Returns [] when none of them exists.

@@ -8,13 +8,14 @@ import { familyBits, parseCIDR, type Family, type IPNet } from '../ip/index.js';
 import { checkIptablesFamilyUsable, checkMasqBackendUsable, type BackendUsability, type MasqBackend } from './backend.js';
 import { firewallError } from './errors.js';
 import { ToolMissingError } from './exec.js';
-import { changeIptablesTable, readIptablesTable } from './iptables.js';
-import { parseSavedTable, type SavedTable } from './iptables-save.js';
+import { changeIptablesTable, tryIptablesRestore } from './iptables.js';
+import type { SavedTable } from './iptables-save.js';
 import { iptablesChainMayExist } from './iptables-presence.js';
 import {
   iptablesChainRemovalLines,
   iptablesMasqChain,
   iptablesMasqComment,
+  iptablesMasqNewChainLines,
   iptablesMasqSetupLines,
   NAT_TABLE,
   staleIptablesMasqChains,
@@ -58,27 +59,16 @@ function parseAddresses(ips: readonly string[]): IPNet[] {
 
 const ofFamily = (nets: readonly IPNet[], family: Family): IPNet[] => nets.filter((n) => n.ip.family === family);
 
-/**
- * The table an ADD computes from, when it can be known without iptables-save: where the container's
- * chain certainly does not exist (iptables-presence.ts), neither do its rules nor the POSTROUTING
- * jumps to it, so the ADD's lines are the same as against an empty table. A failed restore re-reads.
- */
-function knownWithoutSave(family: Family, chain: string): SavedTable | undefined {
-  return iptablesChainMayExist(family, NAT_TABLE, chain) ? undefined : parseSavedTable('', NAT_TABLE);
-}
-
-async function setupIptables(att: MasqAttachment, nets: readonly IPNet[], tables: Map<Family, SavedTable>): Promise<void> {
+async function setupIptables(att: MasqAttachment, nets: readonly IPNet[]): Promise<void> {
   const chain = iptablesMasqChain(att.network, att.containerID);
   const comment = iptablesMasqComment(att.network, att.containerID);
   await Promise.all(
-    FAMILIES.filter((f) => ofFamily(nets, f).length > 0).map((family) =>
-      changeIptablesTable(
-        family,
-        NAT_TABLE,
-        (t) => iptablesMasqSetupLines(t, ofFamily(nets, family), chain, comment),
-        tables.get(family) ?? knownWithoutSave(family, chain),
-      ),
-    ),
+    FAMILIES.filter((f) => ofFamily(nets, f).length > 0).map(async (family) => {
+      // A new container (the usual ADD) first, without reading the table; a repeated ADD, or one
+      // over the reference's rules, finds its chain there and goes the read-compute-write way.
+      if (await tryIptablesRestore(family, NAT_TABLE, iptablesMasqNewChainLines(ofFamily(nets, family), chain, comment))) return;
+      await changeIptablesTable(family, NAT_TABLE, (t) => iptablesMasqSetupLines(t, ofFamily(nets, family), chain, comment));
+    }),
   );
 }
 
@@ -107,20 +97,23 @@ async function setupNftables(att: MasqAttachment, nets: readonly IPNet[]): Promi
  */
 export async function setupIPMasq(backend: MasqBackend | undefined, att: MasqAttachment): Promise<MasqBackend> {
   const nets = parseAddresses(att.ips);
-  let chosen: MasqBackend = backend ?? 'iptables';
-  const tables = new Map<Family, SavedTable>();
-  if (backend === undefined && nets.length > 0) {
-    // The default-backend probe doubles as the first read of the ADD: no extra process.
+  if (nets.length === 0) return backend ?? 'iptables';
+  if (backend === undefined) {
+    // The reference's default: iptables, unless it does not work and nftables does. Trying the change
+    // is the probe (no process of its own when iptables works); only a failure asks whether iptables
+    // works at all.
     try {
-      tables.set(4, await readIptablesTable(4, NAT_TABLE));
+      await setupIptables(att, nets);
+      return 'iptables';
     } catch (e) {
-      if ((await checkMasqBackendUsable('nftables')).ok) chosen = 'nftables';
-      else throw firewallError('failed to set up IP masquerade (iptables)', e);
+      if ((await checkMasqBackendUsable('iptables')).ok || !(await checkMasqBackendUsable('nftables')).ok) {
+        throw firewallError('failed to set up IP masquerade (iptables)', e);
+      }
     }
   }
-  if (nets.length === 0) return chosen;
+  const chosen: MasqBackend = backend ?? 'nftables';
   try {
-    if (chosen === 'iptables') await setupIptables(att, nets, tables);
+    if (chosen === 'iptables') await setupIptables(att, nets);
     else await setupNftables(att, nets);
   } catch (e) {
     throw firewallError(`failed to set up IP masquerade (${chosen})`, e);

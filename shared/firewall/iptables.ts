@@ -37,3 +37,16 @@ export async function changeIptablesTable(
     current = await readIptablesTable(family, table);
   }
 }
+
+/**
+ * Applies `lines` in one restore without reading the table first: for changes made of commands
+ * that fail as a whole when their target already exists (`-N <chain>` first), so that success means
+ * the table was in the state they assume. Resolves true when applied, false when the restore refused
+ * them (the caller then reads the table and computes the change). Rejects with ToolMissingError.
+ * Saves a new container's ADD the iptables-save process and one more read of the ruleset, which
+ * concurrent ADDs (a burst) otherwise all repeat.
+ */
+export async function tryIptablesRestore(family: Family, table: string, lines: readonly string[]): Promise<boolean> {
+  const result = await runTool(RESTORE_TOOL[family], ['--noflush', '--wait'], restoreScript(table, lines));
+  return result.code === 0;
+}

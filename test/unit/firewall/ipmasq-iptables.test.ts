@@ -5,6 +5,7 @@ import {
   iptablesChainRemovalLines,
   iptablesMasqChain,
   iptablesMasqComment,
+  iptablesMasqNewChainLines,
   iptablesMasqSetupLines,
   staleIptablesMasqChains,
 } from '../../../shared/firewall/ipmasq-iptables.js';
@@ -47,6 +48,13 @@ describe('iptables ipMasq rules', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('a new container without reading the table: -N, then exactly the rules of an empty table', () => {
+    for (const ips of [[net('10.47.3.2/24')], [net('10.47.3.2/24'), net('10.47.4.2/24')], [net('2001:db8:47::2/64')]]) {
+      const fromEmpty = iptablesMasqSetupLines(EMPTY, ips, CHAIN, COMMENT);
+      expect(iptablesMasqNewChainLines(ips, CHAIN, COMMENT)).toEqual([`-N ${CHAIN}`, ...fromEmpty.slice(1)]);
+    }
   });
 
   it('v6 uses ff00::/8 and a /128 source', () => {

@@ -33,6 +33,9 @@ describe('owner keys', () => {
     expect(keyOfContent('../x\r\neth0')).toBeUndefined();
     expect(keyOfContent('cid\r\nbad/if')).toBeUndefined();
     expect(shardOf('cid:eth0')).toMatch(/^[0-9a-f]{2}$/);
+    // One container's full and legacy keys share a shard: one shard read answers both lookups.
+    expect(shardOf('cid:eth0')).toBe(shardOf('cid'));
+    expect(shardOf('cid:eth1')).toBe(shardOf('cid'));
   });
 });
 
@@ -69,6 +72,29 @@ describe('DiskStore with owner index', () => {
     withStore(dir, (s) => expect(s.lastReservedIP('0') && formatIP(s.lastReservedIP('0')!)).toBe('10.5.0.9'));
     fs.rmSync(path.join(dir, INDEX_ROOT), { recursive: true });
     withStore(dir, (s) => expect(s.findByID('c1', 'eth0')).toBe(true));
+  });
+
+  it('a shard cut short while being written (empty or not JSON) means a rebuild, not "no leases"', () => {
+    const dir = tmp();
+    withStore(dir, (s) => s.reserve('c1', 'eth0', parseIP('10.5.0.2')!, '0'));
+    const shard = path.join(dir, INDEX_ROOT, 'net1', 'owners', shardOf('c1'));
+    expect(JSON.parse(fs.readFileSync(shard, 'utf8'))).toEqual({ 'c1:eth0': ['10.5.0.2'] });
+    for (const damage of ['', '{"c1:eth0":["10.5']) {
+      fs.writeFileSync(shard, damage);
+      withStore(dir, (s) => expect(s.getByID('c1', 'eth0').map(formatIP)).toEqual(['10.5.0.2']));
+      // The rebuild rewrote the shard.
+      expect(JSON.parse(fs.readFileSync(shard, 'utf8'))).toEqual({ 'c1:eth0': ['10.5.0.2'] });
+    }
+  });
+
+  it('DEL of the last lease of a shard removes the shard file; the lease directory holds only the reference files', () => {
+    const dir = tmp();
+    withStore(dir, (s) => s.reserve('c1', 'eth0', parseIP('10.5.0.2')!, '0'));
+    withStore(dir, (s) => s.releaseByID('c1', 'eth0'));
+    expect(fs.existsSync(path.join(dir, INDEX_ROOT, 'net1', 'owners', shardOf('c1')))).toBe(false);
+    expect(fs.readdirSync(path.join(dir, 'net1')).sort()).toEqual(['last_reserved_ip.0', 'lock']);
+    expect(fs.statSync(path.join(dir, 'net1', 'lock')).mode & 0o777).toBe(0o750);
+    withStore(dir, (s) => expect(s.findByID('c1', 'eth0')).toBe(false));
   });
 
   it('GC keeps unreadable-shape leases and releases empty ones', () => {
