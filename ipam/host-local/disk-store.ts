@@ -26,6 +26,62 @@ import {
 import type { Store } from './store.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
 import { errorText } from '../../shared/sys/error-text.js';
+import { writeFileAtomic } from '../../shared/sys/files.js';
+
+const STAGED_PREFIX = 'lease.tmp-';
+
+/**
+ * Creates lease `file` with `content` only if it does not exist, and never half-written: the
+ * content is written to a staging file first and hard-linked into place (link(2) fails with EEXIST
+ * like O_EXCL does). A plain O_EXCL create + write, as the reference does, leaves an empty lease
+ * that no DEL can match when the process is killed in between. False when the lease exists.
+ */
+function createLease(file: string, content: string, stagingDir: string): boolean {
+  let staged: string | undefined = path.join(stagingDir, `${STAGED_PREFIX}${process.pid}`);
+  try {
+    makeDirectories(stagingDir, 0o700);
+    fs.writeFileSync(staged, content, { mode: LEASE_MODE });
+  } catch {
+    staged = undefined; // no staging place (read-only index dir...): the reference's way below
+  }
+  try {
+    if (staged) {
+      try {
+        fs.linkSync(staged, file);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV' && (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+      }
+    }
+    const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_EXCL | fs.constants.O_CREAT, LEASE_MODE);
+    try {
+      fs.writeSync(fd, Buffer.from(content));
+    } catch (e) {
+      fs.rmSync(file, { force: true });
+      throw e;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ioError(`cannot create lease ${file}`, e);
+  } finally {
+    if (staged) fs.rmSync(staged, { force: true });
+  }
+}
+
+/** Staging files of killed writers (the caller holds the network's lock, so no writer is live). */
+function removeStagedLeases(stagingDir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(stagingDir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(STAGED_PREFIX)) fs.rmSync(path.join(stagingDir, n), { force: true });
+}
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 const LEASE_MODE = 0o600;
@@ -41,6 +97,8 @@ export class DiskStore implements Store {
     readonly netDir: string,
     private readonly lk: FileLock,
     private readonly index: OwnerIndex,
+    /** Where a lease is written before it is linked into netDir (the index dir: same filesystem). */
+    private readonly stagingDir: string,
   ) {}
 
   /**
@@ -69,8 +127,10 @@ export class DiskStore implements Store {
     }
     try {
       const ids = Array.from({ length: rangeCount }, (_, i) => String(i));
-      const index = OwnerIndex.open(netDir, path.join(root, INDEX_ROOT, network), ids);
-      return new DiskStore(netDir, lk, index);
+      const indexDir = path.join(root, INDEX_ROOT, network);
+      const index = OwnerIndex.open(netDir, indexDir, ids);
+      removeStagedLeases(indexDir);
+      return new DiskStore(netDir, lk, index, indexDir);
     } catch (e) {
       lk.close();
       throw ioError(`cannot read lease directory ${netDir}`, e);
@@ -80,29 +140,12 @@ export class DiskStore implements Store {
   reserve(id: string, ifname: string, ip: IP, rangeID: string): boolean {
     const name = formatIP(ip);
     const file = path.join(this.netDir, name);
-    let fd: number;
-    try {
-      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_EXCL | fs.constants.O_CREAT, LEASE_MODE);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw ioError(`cannot create lease ${file}`, e);
-    }
-    try {
-      // One write: a reader never sees a half-written owner.
-      fs.writeSync(fd, Buffer.from(id.trim() + LINE_BREAK + ifname));
-      fs.closeSync(fd);
-    } catch (e) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // already closed
-      }
-      fs.rmSync(file, { force: true });
-      throw ioError(`cannot write lease ${file}`, e);
-    }
+    const created = createLease(file, id.trim() + LINE_BREAK + ifname, this.stagingDir);
+    if (!created) return false;
     this.index.add(ownerKey(id, ifname), name);
     try {
-      fs.writeFileSync(path.join(this.netDir, LAST_IP_PREFIX + rangeID), name, { mode: LEASE_MODE });
+      // Replaced by a rename: a process killed half-way leaves the old cursor, never an empty one.
+      writeFileAtomic(path.join(this.netDir, LAST_IP_PREFIX + rangeID), name, LEASE_MODE);
     } catch (e) {
       throw ioError(`cannot write ${LAST_IP_PREFIX}${rangeID}`, e);
     }

@@ -21,7 +21,6 @@ function dualConf(version: string, dir: string, extra: Record<string, unknown> =
     cniVersion: version,
     name: 'mynet',
     type: 'bridge',
-    type: 'bridge',
     ipam: {
       type: 'host-local',
       dataDir: dir,
@@ -92,7 +91,6 @@ describe('host-local allocation rules', () => {
   const v4 = (dir: string, ipam: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
     cniVersion: '1.0.0',
     name: 'mynet',
-    type: 'bridge',
     type: 'bridge',
     ipam: { type: 'host-local', dataDir: dir, subnet: '10.1.2.0/24', ...ipam },
     ...extra,
