@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run crash [-- --runs N] [-- --seed S] [-- --mode del,gc,deldel]`
+// `npm run crash [-- --runs N] [-- --seed S] [-- --mode del,gc,deldel] [-- --no-wait]`
 // Crash consistency (issue 12): a runtime (kubelet timing out, a node losing power) SIGKILLs a
 // plugin in the middle of its work. The list is bridge (ipMasq, host-local) + portmap + tuning (a
 // MAC change, so tuning writes its backup), alternately with the iptables and nftables backends,
@@ -17,7 +17,9 @@
 // compares, with independent tools, the node's links, addresses, routes, iptables/ip6tables/nft
 // rules and chains, and every file under the state directories with a baseline taken after one
 // complete ADD+DEL; the container netns must be back to `lo` only. Prints one summary line; exit
-// status 1 when a run left something.
+// status 1 when a run left something. A killed plugin's helper processes (iptables-restore) run on
+// as orphans; by default the next step waits for them to end (--no-wait: it does not, as a runtime
+// would not).
 import fs from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
@@ -26,7 +28,7 @@ import {
   runPlugin, sleep, snapshot, tempDir, uniqueName, addressesOf, routesOf,
 } from './robust/rig.mjs';
 
-const opt = flags(process.argv.slice(2), { runs: 200, seed: Date.now() % 1_000_000, mode: 'del,gc,deldel', verbose: false });
+const opt = flags(process.argv.slice(2), { runs: 200, seed: Date.now() % 1_000_000, mode: 'del,gc,deldel', verbose: false, 'no-wait': false });
 requireRootAndBuild();
 const modes = String(opt.mode).split(',');
 const rand = rng(opt.seed);
@@ -67,7 +69,7 @@ async function call(a, p, command, conf, killAt) {
   // Helpers the killed plugin started (iptables-restore) run on as orphans: wait until they end, so
   // the next step sees their effect (see the report: a runtime's next call can race with them).
   let orphans = 0;
-  for (let waited = 0; processGroup(r.pid).length > 0 && waited < 5000; waited += 20) {
+  for (let waited = 0; !opt['no-wait'] && processGroup(r.pid).length > 0 && waited < 5000; waited += 20) {
     orphans++;
     await sleep(20);
   }
