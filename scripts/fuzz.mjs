@@ -333,7 +333,9 @@ async function warmUp() {
   if (names.includes('portmap')) {
     for (const backend of ['iptables', 'nftables']) variants.push(['portmap', { ...PLUGINS.portmap.conf(), backend, prevResult: dual }]);
   }
-  if (names.includes('firewall')) variants.push(['firewall', { ...PLUGINS.firewall.conf(), backend: 'nftables', prevResult: dual }]);
+  if (names.includes('firewall')) {
+    for (const backend of ['iptables', 'nftables']) variants.push(['firewall', { ...PLUGINS.firewall.conf(), backend, prevResult: dual }]);
+  }
   for (const name of ['bridge', 'ptp']) if (names.includes(name)) variants.push([name, { ...PLUGINS[name].conf(), ipMasqBackend: 'nftables' }]);
   for (const [name, conf] of variants) {
     const env = { CNI_CONTAINERID: 'trbwarm', CNI_NETNS: nsPath(ctr), CNI_IFNAME: PLUGINS[name].ifName, CNI_PATH: DIST_BIN, TSCNI_STATE_DIR: stateDir };

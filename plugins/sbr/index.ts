@@ -3,7 +3,7 @@
 // through the interface their source address belongs to (REFERENCE §3.17).
 import { checkFailed, CniError, ErrorCode } from '../../shared/cni/errors.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
-import type { Result } from '../../shared/cni/types.js';
+import type { IPConfig, Result } from '../../shared/cni/types.js';
 import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
 import { withFileLock } from '../../shared/lock/flock.js';
 import { Netlink } from '../../shared/netlink/index.js';
@@ -47,8 +47,14 @@ async function del(args: CmdArgs): Promise<void> {
     using nl = Netlink.open(ns);
     const link = nl.findLink(args.ifName);
     if (!link) return;
-    deleteRules(nl, link, conf.table);
+    deleteRules(nl, link, conf.table, prevAddresses(args));
   });
+}
+
+/** The prevResult's addresses of this interface, for DEL ([] without a usable prevResult). */
+function prevAddresses(args: CmdArgs): IPConfig[] {
+  if (!args.prevResult?.ips?.length) return [];
+  return addressesOf(args.prevResult, args.ifName);
 }
 
 /** The reference's CHECK does nothing; ours verifies that each address still has its rule. */

@@ -1,0 +1,44 @@
+// Regression tests for what `npm run fuzz` and `npm run crash` found (issue 12), each through the
+// built binaries with the kernel read back by `ip`.
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNetns, removeNetns } from '../../helpers/netns.js';
+import { runPluginInNetns, DIST_BIN } from '../../helpers/plugin.js';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const n of made) removeNetns(n);
+});
+const ip = (ns: string, ...args: string[]): string => {
+  const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip -n ${ns} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+describe('fuzz findings', () => {
+  it('sbr: DEL removes the rule of a prevResult address that was not on the link (ADD made one)', () => {
+    const node = createNetns('trb-fn');
+    const ctr = createNetns('trb-fc');
+    made.push(node, ctr);
+    ip(node, 'link', 'add', 'trbhv0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ctr);
+    ip(ctr, 'link', 'set', 'eth0', 'up');
+    ip(ctr, 'addr', 'add', '10.153.150.2/24', 'dev', 'eth0');
+    const conf = {
+      cniVersion: '1.0.0', name: 'trbsbr', type: 'sbr',
+      prevResult: {
+        cniVersion: '1.0.0',
+        interfaces: [{ name: 'eth0', sandbox: `/run/netns/${ctr}` }],
+        // The second address lies: it is not on eth0.
+        ips: [{ address: '10.153.150.2/24', interface: 0 }, { address: '10.153.151.9/32', interface: 0 }],
+      },
+    };
+    const env = { CNI_CONTAINERID: 'trbsbr1', CNI_NETNS: `/run/netns/${ctr}`, CNI_IFNAME: 'eth0', CNI_PATH: DIST_BIN };
+    const add = runPluginInNetns(node, 'sbr', { ...env, CNI_COMMAND: 'ADD' }, conf);
+    expect(add.status, add.stdout).toBe(0);
+    const rules = (): string[] => (JSON.parse(ip(ctr, '-4', '-j', 'rule', 'show')) as { src?: string; table: string }[]).filter((r) => r.src && r.src !== 'all').map((r) => `${r.src} ${r.table}`);
+    expect(rules().sort()).toEqual(['10.153.150.2 100', '10.153.151.9 101'].sort());
+    const del = runPluginInNetns(node, 'sbr', { ...env, CNI_COMMAND: 'DEL' }, conf);
+    expect(del.status, del.stdout).toBe(0);
+    expect(rules()).toEqual([]);
+  });
+});
