@@ -176,6 +176,7 @@ async function status(args: CmdArgs): Promise<void> {
 export const plugin: Plugin = {
   name: 'bandwidth',
   description: 'CNI bandwidth plugin',
+  resultAddresses: 'prevResult',
   supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
   add,
   del,

@@ -69,4 +69,4 @@ async function check(args: CmdArgs): Promise<void> {
   if (missing.length > 0) throw checkFailed(`sbr: rule ${missing.join(', ')} not found in the container netns`);
 }
 
-export const plugin: Plugin = { name: 'sbr', description: 'CNI sbr plugin', add, del, check };
+export const plugin: Plugin = { name: 'sbr', description: 'CNI sbr plugin', resultAddresses: 'prevResult', add, del, check };

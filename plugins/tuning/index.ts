@@ -270,4 +270,4 @@ async function check(args: CmdArgs): Promise<void> {
   }
 }
 
-export const plugin: Plugin = { name: 'tuning', description: 'CNI tuning plugin', add, del, check, gc };
+export const plugin: Plugin = { name: 'tuning', description: 'CNI tuning plugin', resultAddresses: 'prevResult', add, del, check, gc };

@@ -299,7 +299,10 @@ async function dispatch(plugin: Plugin, io: SkelIO, out: (s: string) => void, er
  * plugin would move or create the interface and only then fail converting its result.
  */
 function refuseInexpressibleResult(plugin: Plugin, conf: JsonObject, args: CmdArgs): void {
-  if ((plugin.resultAddresses ?? 'ipam') === 'self' || versionAtLeast(args.cniVersion, '0.3.0')) return;
+  const source = plugin.resultAddresses ?? 'ipam';
+  if (source === 'self' || versionAtLeast(args.cniVersion, '0.3.0')) return;
+  // A chained plugin without prevResult refuses the config itself, in the reference's words.
+  if (source === 'prevResult' && args.prevResult === undefined) return;
   const ipam = foldGet(conf, 'ipam');
   const ipamType = isJsonObject(ipam) ? foldGet(ipam, 'type') : undefined;
   if (typeof ipamType === 'string' && ipamType !== '') return;
