@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run crash [-- --runs N] [-- --seed S] [-- --mode del,gc,deldel] [-- --no-wait]`
 // Crash consistency (issue 12): a runtime (kubelet timing out, a node losing power) SIGKILLs a
-// plugin in the middle of its work. The list is bridge (ipMasq, host-local) + portmap + tuning (a
-// MAC change, so tuning writes its backup), alternately with the iptables and nftables backends,
+// plugin in the middle of its work. The list is bridge (ipMasq, host-local) + portmap + firewall +
+// tuning (a MAC change, so tuning writes its backup) + bandwidth (an ifb on the node), alternately
+// with the iptables and nftables backends,
 // run as a runtime runs it inside a throwaway node netns. Each run picks a plugin of the list and a
 // kill time spread over that plugin's measured duration (exec to exit), then:
 //   del:    the runtime's answer to a failed ADD: DEL of the list (reverse order, no prevResult,
@@ -47,7 +48,9 @@ const list = (backend, hostPort) => [
     ipam: { type: 'host-local', ranges: [[{ subnet: '10.153.64.0/24' }]], dataDir },
   },
   { type: 'portmap', backend, snat: true, capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] } },
+  { type: 'firewall', backend },
   { type: 'tuning', mac: '02:53:00:00:00:99', dataDir: tuningDir },
+  { type: 'bandwidth', ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 8_000_000, egressBurst: 80_000 },
 ];
 const confOf = (p, version = '1.0.0', prevResult) => ({ cniVersion: version, name: NET, ...p, ...(prevResult ? { prevResult } : {}) });
 const envOf = (a, command) => cniEnv({

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   addNetns, cniEnv, delNetns, diffSnapshots, DIST_BIN, firewallOf, filesUnder, flags, nsPath, parseJson, requireRootAndBuild, rng, runPlugin, sh,
-  tempDir, uniqueName, addressesOf, routesOf, ipRulesOf,
+  tempDir, uniqueName, addressesOf, routesOf, ipRulesOf, qdiscsOf,
 } from './robust/rig.mjs';
 
 const opt = flags(process.argv.slice(2), { count: 2000, seed: Date.now() % 1_000_000, plugin: '', verbose: false });
@@ -92,7 +92,8 @@ const PLUGINS = {
     conf: () => base('portmap', { capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort: 18153, containerPort: 80, protocol: 'tcp' }] }, prevResult: prev() }),
     ifName: 'eth0', netns: false,
   },
-  firewall: { conf: () => base('firewall', { backend: 'iptables', prevResult: prev() }), ifName: 'eth0', netns: true },
+  // firewall writes node rules only and never opens CNI_NETNS (as the reference).
+  firewall: { conf: () => base('firewall', { backend: 'iptables', prevResult: prev() }), ifName: 'eth0', netns: false },
   tuning: { conf: () => base('tuning', { mac: '02:53:00:00:00:77', mtu: 1400, sysctl: { 'net.ipv4.conf.eth0.arp_notify': '1' }, dataDir: tuningDir, prevResult: prev() }), ifName: 'eth0', netns: true },
   bandwidth: { conf: () => base('bandwidth', { ingressRate: 1_000_000, ingressBurst: 100_000, egressRate: 1_000_000, egressBurst: 100_000, prevResult: prev() }), ifName: 'eth0', netns: true },
   sbr: { conf: () => base('sbr', { prevResult: prev() }), ifName: 'eth0', netns: true },
@@ -264,22 +265,20 @@ function linksWithAttrs(ns) {
   if (r.status !== 0) return [];
   return JSON.parse(r.stdout).map((l) => `${l.ifname} ${l.address ?? ''} mtu ${l.mtu} ${(l.flags ?? []).filter((f) => f !== 'LOWER_UP').join(',')} ${l.linkinfo?.info_kind ?? ''}`).sort();
 }
-function qdiscsOf(ns) {
-  const r = sh('ip', ['netns', 'exec', ns, 'tc', '-j', 'qdisc', 'show'], { allowFail: true });
-  if (r.status !== 0) return [];
-  return JSON.parse(r.stdout).filter((q) => !['noqueue', 'noop', 'pfifo_fast', 'fq_codel', 'mq'].includes(q.kind)).map((q) => `${q.dev} ${q.kind} ${q.handle}`).sort();
-}
 function sysctlsOf() {
   const r = sh('ip', ['netns', 'exec', ctr, 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify'], { allowFail: true });
   return [`arp_notify ${r.stdout.trim()}`];
 }
+// Bridges (and their gateway addresses) stay on the node on purpose, also after a failed ADD and
+// after DEL, as the reference's: a case that names another bridge leaves one, which is not counted.
+const bridgesOf = (ns) => linksWithAttrs(ns).filter((l) => l.endsWith(' bridge')).map((l) => l.split(' ')[0]);
 const snap = () => ({
-  nodeLinks: linksWithAttrs(node).filter((l) => !l.startsWith('trbfz0 ')),
+  nodeLinks: linksWithAttrs(node).filter((l) => !l.endsWith(' bridge')),
   ctrLinks: linksWithAttrs(ctr),
   ctrAddrs: addressesOf(ctr),
   ctrRoutes: routesOf(ctr),
   ctrRules: ipRulesOf(ctr),
-  nodeAddrs: addressesOf(node).filter((a) => !a.startsWith('trbfz0 ')),
+  nodeAddrs: ((bridges) => addressesOf(node).filter((a) => !bridges.includes(a.split(' ')[0])))(bridgesOf(node)),
   qdiscs: qdiscsOf(node),
   firewall: firewallOf(node),
   sysctls: sysctlsOf(),

@@ -26,9 +26,9 @@ import {
 import type { Store } from './store.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
 import { errorText } from '../../shared/sys/error-text.js';
-import { writeFileAtomic } from '../../shared/sys/files.js';
 
-const STAGED_PREFIX = 'lease.tmp-';
+const STAGED_LEASE = 'lease.tmp';
+const TEMP_SUFFIX = '.tmp';
 
 /**
  * Creates lease `file` with `content` only if it does not exist, and never half-written: the
@@ -37,7 +37,7 @@ const STAGED_PREFIX = 'lease.tmp-';
  * that no DEL can match when the process is killed in between. False when the lease exists.
  */
 function createLease(file: string, content: string, stagingDir: string): boolean {
-  let staged: string | undefined = path.join(stagingDir, `${STAGED_PREFIX}${process.pid}`);
+  let staged: string | undefined = path.join(stagingDir, STAGED_LEASE);
   try {
     makeDirectories(stagingDir, 0o700);
     fs.writeFileSync(staged, content, { mode: LEASE_MODE });
@@ -72,15 +72,24 @@ function createLease(file: string, content: string, stagingDir: string): boolean
   }
 }
 
-/** Staging files of killed writers (the caller holds the network's lock, so no writer is live). */
-function removeStagedLeases(stagingDir: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(stagingDir);
-  } catch {
-    return;
-  }
-  for (const n of names) if (n.startsWith(STAGED_PREFIX)) fs.rmSync(path.join(stagingDir, n), { force: true });
+/**
+ * Replaces `file` by a rename from a temp file of a fixed name: the caller holds the network's
+ * lock, so no other writer can share it, and what a killed writer left is known by name.
+ */
+function replaceFile(file: string, content: string): void {
+  const tmp = `${file}${TEMP_SUFFIX}`;
+  fs.writeFileSync(tmp, content, { mode: LEASE_MODE });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Temp files of writers killed before their rename or link (a staged lease, a cursor's temp). The
+ * caller holds the network's lock, so none belongs to a live writer; their names are fixed, so no
+ * directory is read for this.
+ */
+function removeTempFiles(stagingDir: string, netDir: string, rangeCount: number): void {
+  fs.rmSync(path.join(stagingDir, STAGED_LEASE), { force: true });
+  for (let i = 0; i < rangeCount; i++) fs.rmSync(path.join(netDir, `${LAST_IP_PREFIX}${i}${TEMP_SUFFIX}`), { force: true });
 }
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
@@ -129,7 +138,7 @@ export class DiskStore implements Store {
       const ids = Array.from({ length: rangeCount }, (_, i) => String(i));
       const indexDir = path.join(root, INDEX_ROOT, network);
       const index = OwnerIndex.open(netDir, indexDir, ids);
-      removeStagedLeases(indexDir);
+      removeTempFiles(indexDir, netDir, rangeCount);
       return new DiskStore(netDir, lk, index, indexDir);
     } catch (e) {
       lk.close();
@@ -145,7 +154,7 @@ export class DiskStore implements Store {
     this.index.add(ownerKey(id, ifname), name);
     try {
       // Replaced by a rename: a process killed half-way leaves the old cursor, never an empty one.
-      writeFileAtomic(path.join(this.netDir, LAST_IP_PREFIX + rangeID), name, LEASE_MODE);
+      replaceFile(path.join(this.netDir, LAST_IP_PREFIX + rangeID), name);
     } catch (e) {
       throw ioError(`cannot write ${LAST_IP_PREFIX}${rangeID}`, e);
     }

@@ -243,9 +243,16 @@ export function diffLines(label, before, after) {
   return out;
 }
 
+/** Qdiscs other than the kernel's defaults (bandwidth's tbf, ingress, htb on veths and ifbs). */
+export function qdiscsOf(ns) {
+  const r = sh('ip', ['netns', 'exec', ns, 'tc', '-j', 'qdisc', 'show'], { allowFail: true });
+  if (r.status !== 0) return [];
+  return JSON.parse(r.stdout).filter((q) => !['noqueue', 'noop', 'pfifo_fast', 'fq_codel', 'mq'].includes(q.kind)).map((q) => `${q.dev} ${q.kind} ${q.handle}`).sort();
+}
+
 /** Snapshot of a node netns (+ optional container netns) and state directories. */
 export function snapshot({ node, ctr, dirs = [] }) {
-  const s = { nodeLinks: linksOf(node), nodeAddrs: addressesOf(node), nodeRoutes: routesOf(node), firewall: firewallOf(node) };
+  const s = { nodeLinks: linksOf(node), nodeAddrs: addressesOf(node), nodeRoutes: routesOf(node), qdiscs: qdiscsOf(node), firewall: firewallOf(node) };
   if (ctr) {
     s.ctrLinks = fs.existsSync(nsPath(ctr)) ? linksOf(ctr) : [];
     s.ctrAddrs = fs.existsSync(nsPath(ctr)) ? addressesOf(ctr) : [];
