@@ -215,6 +215,7 @@ const ENV_MUTATIONS = [
   { label: 'CNI_NETNS a symlink loop', set: { CNI_NETNS: loop }, must: ['ADD-netns'] },
   { label: 'CNI_NETNS a mount namespace', set: { CNI_NETNS: '/proc/self/ns/mnt' }, must: ['ADD-netns'] },
   { label: 'CNI_NETNS missing', set: { CNI_NETNS: path.join(dir, 'gone') }, must: ['ADD-netns'] },
+  { label: "CNI_NETNS the plugin's own netns", set: { CNI_NETNS: '/proc/self/ns/net' }, must: ['ADD', 'DEL'] },
   { label: 'CNI_CONTAINERID with ../', set: { CNI_CONTAINERID: '../../etc' }, must: ['ADD', 'DEL', 'CHECK'] },
   { label: 'CNI_CONTAINERID with NUL-like', set: { CNI_CONTAINERID: 'a\u0001b' }, must: ['ADD', 'DEL', 'CHECK'] },
   { label: 'CNI_CONTAINERID 1000 chars', set: { CNI_CONTAINERID: 'c'.repeat(1000) }, must: [] },

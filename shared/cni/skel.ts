@@ -261,6 +261,9 @@ async function dispatch(plugin: Plugin, io: SkelIO, out: (s: string) => void, er
   if (command === 'GC') args.validAttachments = decodeAttachments(conf);
 
   if (command === 'ADD') refuseInexpressibleResult(plugin, conf, args);
+  // Before the work, not after it as libcni does: an ADD or DEL aimed at the plugin's own netns
+  // would otherwise create (or delete) the interface on the node and only then be refused.
+  if (command === 'ADD' || command === 'DEL') ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
 
   // TSCNI_TRACE=1: the same two marks for every plugin, so per-call plugin time can be compared.
   tracePhase(plugin.name, `${command} start`);
@@ -269,14 +272,12 @@ async function dispatch(plugin: Plugin, io: SkelIO, out: (s: string) => void, er
       const result = await plugin.add(args);
       // Convert before the netns check so a result that cannot be expressed fails first.
       const text = await formatOrUndo(plugin, args, result, err);
-      ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
       tracePhase(plugin.name, 'ADD done');
       out(text);
       return 0;
     }
     case 'DEL':
       await plugin.del(args);
-      ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
       tracePhase(plugin.name, 'DEL done');
       return 0;
     case 'CHECK':
@@ -333,8 +334,8 @@ async function formatOrUndo(plugin: Plugin, args: CmdArgs, result: Result, err: 
 }
 
 /**
- * libcni's check that CNI_NETNS is not the plugin's own netns (code 8). It runs after the
- * command did its work, as the reference does; CNI_NETNS_OVERRIDE=1/true skips it (tests).
+ * libcni's check that CNI_NETNS is not the plugin's own netns (code 8). libcni runs it after the
+ * command did its work; we run it before (see dispatch). CNI_NETNS_OVERRIDE=1/true skips it (tests).
  */
 function ensureForeignNetns(netns: string, override: string): void {
   if (netnsOverridden(override)) return;

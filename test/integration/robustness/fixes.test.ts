@@ -59,6 +59,26 @@ describe('issue 12 fixes', () => {
     problems.check();
   });
 
+  it("ADD and DEL aimed at the plugin's own netns are refused (code 8) before they touch it", () => {
+    const rig = makeRig();
+    const problems = new Problems();
+    try {
+      const before = snapshot(rig);
+      const own = { CNI_NETNS: '/proc/self/ns/net' };
+      for (const name of ['bridge', 'ptp', 'macvlan', 'host-device', 'tap', 'loopback', 'host-local']) {
+        for (const command of ['ADD', 'DEL']) {
+          // DEL of rbdev0 in the node itself would move or delete a node link.
+          const r = run(rig, name, env(rig, command, { ...own, CNI_IFNAME: name === 'host-device' ? 'rbdev0' : spec(name).ifName }), spec(name).conf(rig));
+          problems.add(`${name} ${command}`, cniErrorProblems(r, 8, ["plugin's netns"]));
+        }
+      }
+      problems.add('after all', leftovers(before, withoutKept('bridge', snapshot(rig))));
+    } finally {
+      removeRig(rig);
+    }
+    problems.check();
+  });
+
   it('an ADD at 0.1.0/0.2.0 whose result would carry no IP is refused before anything changes (interface and chained plugins)', () => {
     const rig = makeRig();
     const problems = new Problems();

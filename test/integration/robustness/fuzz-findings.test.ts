@@ -1,9 +1,12 @@
 // Regression tests for what `npm run fuzz` and `npm run crash` found (issue 12), each through the
 // built binaries with the kernel read back by `ip`.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNetns, removeNetns } from '../../helpers/netns.js';
-import { runPluginInNetns, DIST_BIN } from '../../helpers/plugin.js';
+import { runPlugin, runPluginInNetns, DIST_BIN } from '../../helpers/plugin.js';
 
 const made: string[] = [];
 afterAll(() => {
@@ -40,5 +43,30 @@ describe('fuzz findings', () => {
     const del = runPluginInNetns(node, 'sbr', { ...env, CNI_COMMAND: 'DEL' }, conf);
     expect(del.status, del.stdout).toBe(0);
     expect(rules()).toEqual([]);
+  });
+
+  it('host-local and static: runtimeConfig.ips / args.cni.ips / runtimeConfig.ipRanges of the wrong type are code 7 naming the field (were code 999)', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'trb-ff-'));
+    try {
+      const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'trbff1', CNI_NETNS: '/run/netns/trb-none', CNI_IFNAME: 'eth0', CNI_PATH: DIST_BIN };
+      const hl = { cniVersion: '1.0.0', name: 'trbff', type: 'bridge', ipam: { type: 'host-local', subnet: '10.153.152.0/24', dataDir } };
+      const st = { cniVersion: '1.0.0', name: 'trbff', type: 'bridge', ipam: { type: 'static', addresses: [{ address: '10.153.153.2/24' }] } };
+      const cases: [string, Record<string, unknown>, string][] = [
+        ['host-local', { ...hl, runtimeConfig: { ips: '10.153.152.5' } }, 'runtimeConfig.ips'],
+        ['host-local', { ...hl, args: { cni: { ips: 5 } } }, 'args.cni.ips'],
+        ['host-local', { ...hl, runtimeConfig: { ipRanges: 'x' } }, 'runtimeConfig.ipRanges'],
+        ['host-local', { ...hl, runtimeConfig: { ips: [7] } }, 'runtimeConfig.ips[0]'],
+        ['static', { ...st, runtimeConfig: { ips: '10.153.153.5/24' } }, 'runtimeConfig.ips'],
+        ['static', { ...st, args: { cni: { ips: {} } } }, 'args.cni.ips'],
+      ];
+      for (const [plugin, conf, field] of cases) {
+        const r = runPlugin(plugin, env, conf);
+        expect(r.status, `${plugin} ${field}: ${r.stdout}`).toBe(1);
+        expect(r.json, `${plugin} ${field}`).toMatchObject({ code: 7 });
+        expect(JSON.stringify(r.json), plugin).toContain(field);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
