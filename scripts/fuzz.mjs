@@ -262,9 +262,11 @@ function makeCase(index) {
 
 // ---- judging --------------------------------------------------------------------------------------
 function linksWithAttrs(ns) {
-  const r = sh('ip', ['-n', ns, '-j', 'link', 'show'], { allowFail: true });
+  const r = sh('ip', ['-d', '-n', ns, '-j', 'link', 'show'], { allowFail: true });
   if (r.status !== 0) return [];
-  return JSON.parse(r.stdout).map((l) => `${l.ifname} ${l.address ?? ''} mtu ${l.mtu} ${(l.flags ?? []).filter((f) => f !== 'LOWER_UP').join(',')} ${l.linkinfo?.info_kind ?? ''}`).sort();
+  // Carrier flags follow the ports asynchronously: not a change any call made.
+  const flagsOf = (l) => (l.flags ?? []).filter((f) => f !== 'LOWER_UP' && f !== 'NO-CARRIER').join(',');
+  return JSON.parse(r.stdout).map((l) => `${l.ifname} ${l.address ?? ''} mtu ${l.mtu} ${flagsOf(l)} ${l.linkinfo?.info_kind ?? ''}`).sort();
 }
 function sysctlsOf() {
   const r = sh('ip', ['netns', 'exec', ctr, 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify'], { allowFail: true });

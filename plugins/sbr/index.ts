@@ -54,7 +54,11 @@ async function del(args: CmdArgs): Promise<void> {
 /** The prevResult's addresses of this interface, for DEL ([] without a usable prevResult). */
 function prevAddresses(args: CmdArgs): IPConfig[] {
   if (!args.prevResult?.ips?.length) return [];
-  return addressesOf(args.prevResult, args.ifName);
+  try {
+    return addressesOf(args.prevResult, args.ifName);
+  } catch {
+    return []; // DEL is best effort: a prevResult it cannot use must not block the teardown
+  }
 }
 
 /** The reference's CHECK does nothing; ours verifies that each address still has its rule. */

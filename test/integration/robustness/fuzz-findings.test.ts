@@ -43,6 +43,15 @@ describe('fuzz findings', () => {
     const del = runPluginInNetns(node, 'sbr', { ...env, CNI_COMMAND: 'DEL' }, conf);
     expect(del.status, del.stdout).toBe(0);
     expect(rules()).toEqual([]);
+
+    // A prevResult IP without an address (decoded as Go's zero IPNet, "<nil>") was code 999.
+    const noAddress = { ...conf, prevResult: { ...conf.prevResult, ips: [{ interface: 0, gateway: '10.153.150.1' }] } };
+    const bad = runPluginInNetns(node, 'sbr', { ...env, CNI_COMMAND: 'ADD' }, noAddress);
+    expect(bad.status, bad.stdout).toBe(1);
+    expect(bad.json).toMatchObject({ code: 7 });
+    expect(JSON.stringify(bad.json)).toContain('prevResult.ips[0].address');
+    expect(rules()).toEqual([]);
+    expect(runPluginInNetns(node, 'sbr', { ...env, CNI_COMMAND: 'DEL' }, noAddress).status).toBe(0);
   });
 
   it('host-local and static: runtimeConfig.ips / args.cni.ips / runtimeConfig.ipRanges of the wrong type are code 7 naming the field (were code 999)', () => {
