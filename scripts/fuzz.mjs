@@ -37,7 +37,11 @@ const dataDir = path.join(dir, 'ipam');
 const stateDir = path.join(dir, 'state');
 const tuningDir = path.join(dir, 'tuning');
 const fakeDir = path.join(dir, 'fake-bin');
-const dirs = [dataDir, stateDir, tuningDir];
+// The plugins' working directory: a mutated path that turns relative ("¡tmp/...") lands here, where
+// the snapshots see it, and never in the caller's directory.
+const workDir = path.join(dir, 'cwd');
+fs.mkdirSync(workDir);
+const dirs = [dataDir, stateDir, tuningDir, workDir];
 const node = addNetns(uniqueName('trb-fz'));
 const ctr = addNetns(uniqueName('trb-fzc'));
 const ipn = (ns, ...args) => sh('ip', ['-n', ns, ...args]);
@@ -361,7 +365,7 @@ try {
   for (let i = 0; i < opt.count; i++) {
     const c = makeCase(i);
     stats.cases++;
-    const r = await runPlugin(node, c.plugin, cniEnv(c.env), c.text, { timeoutMs: hangMs });
+    const r = await runPlugin(node, c.plugin, cniEnv(c.env), c.text, { timeoutMs: hangMs, cwd: workDir });
     if (r.ms > stats.slowest.ms) stats.slowest = { ms: r.ms, what: `case ${i} ${c.plugin} ${c.command ?? '-'}` };
     const local = outputProblems(r, c);
     const succeeded = r.status === 0;
@@ -374,7 +378,7 @@ try {
     }
     if (succeeded && c.command === 'ADD') {
       // What a runtime does with the attachment later: DEL with the same input; then all is as before.
-      const d = await runPlugin(node, c.plugin, cniEnv({ ...c.env, CNI_COMMAND: 'DEL' }), c.text, { timeoutMs: hangMs });
+      const d = await runPlugin(node, c.plugin, cniEnv({ ...c.env, CNI_COMMAND: 'DEL' }), c.text, { timeoutMs: hangMs, cwd: workDir });
       if (d.status !== 0) local.push(`DEL after the successful ADD failed: ${d.stdout.slice(0, 300)}`);
     }
     // A successful DEL, GC, CHECK or STATUS may change things (loopback's DEL takes lo down): only

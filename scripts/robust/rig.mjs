@@ -92,13 +92,14 @@ export function cniEnv(vars) {
  * Starts dist/bin/<plugin> inside `node` (ip netns exec replaces itself with the plugin, so the
  * child's pid is the plugin's). Resolves with {status, signal, stdout, stderr, ms, pid}.
  * `onSpawn(child)` sees the child right after the spawn (the crash runs kill it); `detached` gives
- * it its own process group, so helpers it leaves running after a kill can be found.
+ * it its own process group, so helpers it leaves running after a kill can be found; `cwd` is where
+ * relative paths in a config (a dataDir of "x/y") land.
  */
-export function runPlugin(node, plugin, env, stdin, { timeoutMs = 30_000, onSpawn, file, detached = false } = {}) {
+export function runPlugin(node, plugin, env, stdin, { timeoutMs = 30_000, onSpawn, file, detached = false, cwd } = {}) {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const bin = file ?? path.join(DIST_BIN, plugin);
-    const child = spawn('ip', ['netns', 'exec', node, bin], { env, stdio: ['pipe', 'pipe', 'pipe'], detached });
+    const child = spawn('ip', ['netns', 'exec', node, bin], { env, stdio: ['pipe', 'pipe', 'pipe'], detached, cwd });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
