@@ -264,7 +264,11 @@ function makeCase(index) {
     labels.push(m.label);
     if (m.set.CNI_COMMAND === undefined && 'CNI_COMMAND' in m.set) delete env.CNI_COMMAND;
     must = m.must.includes('*') || m.must.includes(command) || (command === 'ADD' && spec.netns && m.must.includes('ADD-netns'));
-    if (rand() < 0.3) labels.push(rand.pick(CONF_MUTATIONS)(conf)), (text = JSON.stringify(conf));
+    // Now and then a hostile config too, so env and config problems meet.
+    if (rand() < 0.3) {
+      labels.push(rand.pick(CONF_MUTATIONS)(conf));
+      text = JSON.stringify(conf);
+    }
   }
   return { index, plugin, command: env.CNI_COMMAND, env, text, labels, must };
 }
