@@ -78,4 +78,38 @@ describe('fuzz findings', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('bandwidth: GC removes the ifb of an ADD killed before the ifb got its alias (found by npm run crash)', () => {
+    const node = createNetns('trb-fb');
+    const ctr = createNetns('trb-fbc');
+    made.push(node, ctr);
+    ip(node, 'link', 'set', 'lo', 'up');
+    const dir = mkdtempSync(path.join(tmpdir(), 'trb-fb-'));
+    try {
+      const env = { CNI_CONTAINERID: 'trbbw1', CNI_NETNS: `/run/netns/${ctr}`, CNI_IFNAME: 'eth0', CNI_PATH: DIST_BIN, TSCNI_STATE_DIR: path.join(dir, 'state') };
+      const net = { cniVersion: '1.1.0', name: 'trbbw' };
+      const br = runPluginInNetns(node, 'bridge', { ...env, CNI_COMMAND: 'ADD' }, {
+        ...net, type: 'bridge', bridge: 'trbbw0', ipam: { type: 'host-local', subnet: '10.153.154.0/24', dataDir: path.join(dir, 'ipam') },
+      });
+      expect(br.status, br.stdout).toBe(0);
+      const bw = runPluginInNetns(node, 'bandwidth', { ...env, CNI_COMMAND: 'ADD' }, {
+        ...net, type: 'bandwidth', egressRate: 8_000_000, egressBurst: 80_000, prevResult: br.json,
+      });
+      expect(bw.status, bw.stdout).toBe(0);
+      const ifbs = (): string[] => (JSON.parse(ip(node, '-d', '-j', 'link', 'show', 'type', 'ifb')) as { ifname: string }[]).map((l) => l.ifname);
+      const [ifb] = ifbs();
+      expect(ifb).toBeDefined();
+      // What a kill between the ifb's creation and its alias leaves: an ifb without alias. Then the
+      // sandbox goes away without DEL, and GC runs with a list that does not hold the attachment.
+      ip(node, 'link', 'set', 'dev', ifb!, 'alias', '');
+      removeNetns(ctr);
+      const gc = runPluginInNetns(node, 'bandwidth', { CNI_COMMAND: 'GC', CNI_PATH: DIST_BIN, TSCNI_STATE_DIR: env.TSCNI_STATE_DIR }, {
+        ...net, type: 'bandwidth', 'cni.dev/valid-attachments': [],
+      });
+      expect(gc.status, gc.stdout).toBe(0);
+      expect(ifbs()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
