@@ -17,6 +17,7 @@
 // successful ADD is followed by DEL with the same input, after which everything is as before.
 // Prints one summary line and every problem with its case (seed + index reproduce it).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   addNetns, cniEnv, delNetns, diffSnapshots, DIST_BIN, firewallOf, filesUnder, flags, nsPath, parseJson, requireRootAndBuild, rng, runPlugin, sh,
@@ -32,6 +33,9 @@ requireRootAndBuild();
 const rand = rng(opt.seed);
 
 const NET = 'trbfz';
+// A mutated absolute path (a dataDir of "/tmp/trb-fuzx-…") makes a plugin create a directory beside
+// ours: whatever appears in the temp directory under a similar name during the run is removed at the end.
+const tmpBefore = new Set(fs.readdirSync(os.tmpdir()));
 const dir = tempDir('trb-fuzz-');
 const dataDir = path.join(dir, 'ipam');
 const stateDir = path.join(dir, 'state');
@@ -410,6 +414,9 @@ try {
   delNetns(ctr);
   delNetns(node);
   if (!opt.keep) fs.rmSync(dir, { recursive: true, force: true });
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!tmpBefore.has(name) && /^trb-f/.test(name)) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+  }
 }
 const seconds = (performance.now() - t0) / 1000;
 process.stdout.write(
