@@ -65,6 +65,7 @@ async function allocate(args: CmdArgs): Promise<Result> {
 export const plugin: Plugin = {
   name: 'dhcp',
   description: 'CNI dhcp IPAM plugin',
+  resultAddresses: 'self',
   add: allocate,
   async check(args) {
     // As the reference: CHECK asks for the lease (the same one while the daemon holds it).

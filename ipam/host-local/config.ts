@@ -3,6 +3,7 @@
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import type { Route } from '../../shared/cni/types.js';
 import { parseCniArgs } from '../../shared/cni/args.js';
+import { argsCniIPs, runtimeIPRanges, runtimeIPs } from '../../shared/cni/runtime-config.js';
 import { versionAtLeast } from '../../shared/cni/versions.js';
 import { type IP, formatIP, parseCIDR, parseIP } from '../../shared/ip/index.js';
 import { canonicalRoute } from '../../shared/ip/route.js';
@@ -93,8 +94,10 @@ export function requestedIPs(conf: Pick<HostLocalNetConf, 'args' | 'runtimeConfi
   };
   const envIP = parseCniArgs(cniArgs, ['IP'] as const).IP;
   if (envIP !== undefined && envIP !== '') request(parseRequested(envIP, 'CNI_ARGS IP'));
-  (conf.args?.cni?.ips ?? []).forEach((s, i) => request(parseRequested(s, `args.cni.ips[${i}]`)));
-  (conf.runtimeConfig?.ips ?? []).forEach((s, i) => request(parseRequested(s, `runtimeConfig.ips[${i}]`)));
+  // Checked accessors: runtimeConfig and args are only shape-checked by the schema, and a runtime
+  // may send `"ips": "10.0.0.5"` (code 7 naming the field, not a crash).
+  (argsCniIPs(conf) ?? []).forEach((s, i) => request(parseRequested(s, `args.cni.ips[${i}]`)));
+  (runtimeIPs(conf) ?? []).forEach((s, i) => request(parseRequested(s, `runtimeConfig.ips[${i}]`)));
   return requested;
 }
 
@@ -135,7 +138,7 @@ export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: string): Ho
 
   // Order: runtimeConfig.ipRanges, then the legacy single range, then ipam.ranges.
   const sets: RangeSetInput[] = [];
-  (conf.runtimeConfig?.ipRanges ?? []).forEach((s, i) => sets.push({ inputs: s, field: `runtimeConfig.ipRanges[${i}]` }));
+  (runtimeIPRanges(conf) ?? []).forEach((s, i) => sets.push({ inputs: s, field: `runtimeConfig.ipRanges[${i}]` }));
   if (ipam.subnet) sets.push({ inputs: [ipam], field: 'ipam' });
   (ipam.ranges ?? []).forEach((s, i) => sets.push({ inputs: s, field: `ipam.ranges[${i}]` }));
   if (sets.length === 0) throw invalid('no IP ranges specified');

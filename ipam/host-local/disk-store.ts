@@ -27,6 +27,71 @@ import type { Store } from './store.js';
 import { makeDirectories } from '../../shared/sys/dirs.js';
 import { errorText } from '../../shared/sys/error-text.js';
 
+const STAGED_LEASE = 'lease.tmp';
+const TEMP_SUFFIX = '.tmp';
+
+/**
+ * Creates lease `file` with `content` only if it does not exist, and never half-written: the
+ * content is written to a staging file first and hard-linked into place (link(2) fails with EEXIST
+ * like O_EXCL does). A plain O_EXCL create + write, as the reference does, leaves an empty lease
+ * that no DEL can match when the process is killed in between. False when the lease exists.
+ */
+function createLease(file: string, content: string, stagingDir: string): boolean {
+  let staged: string | undefined = path.join(stagingDir, STAGED_LEASE);
+  try {
+    makeDirectories(stagingDir, 0o700);
+    fs.writeFileSync(staged, content, { mode: LEASE_MODE });
+  } catch {
+    staged = undefined; // no staging place (read-only index dir...): the reference's way below
+  }
+  try {
+    if (staged) {
+      try {
+        fs.linkSync(staged, file);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV' && (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+      }
+    }
+    const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_EXCL | fs.constants.O_CREAT, LEASE_MODE);
+    try {
+      fs.writeSync(fd, Buffer.from(content));
+    } catch (e) {
+      fs.rmSync(file, { force: true });
+      throw e;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ioError(`cannot create lease ${file}`, e);
+  } finally {
+    if (staged) fs.rmSync(staged, { force: true });
+  }
+}
+
+/**
+ * Replaces `file` by a rename from a temp file of a fixed name: the caller holds the network's
+ * lock, so no other writer can share it, and what a killed writer left is known by name.
+ */
+function replaceFile(file: string, content: string): void {
+  const tmp = `${file}${TEMP_SUFFIX}`;
+  fs.writeFileSync(tmp, content, { mode: LEASE_MODE });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Temp files of writers killed before their rename or link (a staged lease, a cursor's temp). The
+ * caller holds the network's lock, so none belongs to a live writer; their names are fixed, so no
+ * directory is read for this.
+ */
+function removeTempFiles(stagingDir: string, netDir: string, rangeCount: number): void {
+  fs.rmSync(path.join(stagingDir, STAGED_LEASE), { force: true });
+  for (let i = 0; i < rangeCount; i++) fs.rmSync(path.join(netDir, `${LAST_IP_PREFIX}${i}${TEMP_SUFFIX}`), { force: true });
+}
+
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 const LEASE_MODE = 0o600;
 const DIR_MODE = 0o755;
@@ -41,6 +106,8 @@ export class DiskStore implements Store {
     readonly netDir: string,
     private readonly lk: FileLock,
     private readonly index: OwnerIndex,
+    /** Where a lease is written before it is linked into netDir (the index dir: same filesystem). */
+    private readonly stagingDir: string,
   ) {}
 
   /**
@@ -75,8 +142,10 @@ export class DiskStore implements Store {
     }
     try {
       const ids = Array.from({ length: rangeCount }, (_, i) => String(i));
-      const index = OwnerIndex.open(netDir, path.join(root, INDEX_ROOT, network), ids);
-      return new DiskStore(netDir, lk, index);
+      const indexDir = path.join(root, INDEX_ROOT, network);
+      const index = OwnerIndex.open(netDir, indexDir, ids);
+      removeTempFiles(indexDir, netDir, rangeCount);
+      return new DiskStore(netDir, lk, index, indexDir);
     } catch (e) {
       lk.close();
       throw ioError(`cannot read lease directory ${netDir}`, e);
@@ -86,29 +155,12 @@ export class DiskStore implements Store {
   reserve(id: string, ifname: string, ip: IP, rangeID: string): boolean {
     const name = formatIP(ip);
     const file = path.join(this.netDir, name);
-    let fd: number;
-    try {
-      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_EXCL | fs.constants.O_CREAT, LEASE_MODE);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw ioError(`cannot create lease ${file}`, e);
-    }
-    try {
-      // One write: a reader never sees a half-written owner.
-      fs.writeSync(fd, Buffer.from(id.trim() + LINE_BREAK + ifname));
-      fs.closeSync(fd);
-    } catch (e) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // already closed
-      }
-      fs.rmSync(file, { force: true });
-      throw ioError(`cannot write lease ${file}`, e);
-    }
+    const created = createLease(file, id.trim() + LINE_BREAK + ifname, this.stagingDir);
+    if (!created) return false;
     this.index.add(ownerKey(id, ifname), name);
     try {
-      fs.writeFileSync(path.join(this.netDir, LAST_IP_PREFIX + rangeID), name, { mode: LEASE_MODE });
+      // Replaced by a rename: a process killed half-way leaves the old cursor, never an empty one.
+      replaceFile(path.join(this.netDir, LAST_IP_PREFIX + rangeID), name);
     } catch (e) {
       throw ioError(`cannot write ${LAST_IP_PREFIX}${rangeID}`, e);
     }

@@ -11,6 +11,7 @@ const load = (args: CmdArgs) => loadHostLocalConfig(parseConfig<HostLocalNetConf
 export const plugin: Plugin = {
   name: 'host-local',
   description: 'CNI host-local IPAM plugin',
+  resultAddresses: 'self',
   async add(args) {
     return cmdAdd(load(args), args.containerID, args.ifName, args.cniVersion);
   },

@@ -3,6 +3,7 @@
 //   attached to the CNI_ARGS addresses whose subnet contains it; then args.cni.ips replaces all of
 //   that, and runtimeConfig.ips (highest) replaces it again. Replacing lists carry no gateways.
 import { parseCniArgs } from '../../shared/cni/args.js';
+import { argsCniIPs, runtimeIPs } from '../../shared/cni/runtime-config.js';
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import type { DNS, IPConfig, Route } from '../../shared/cni/types.js';
 import { versionAtLeast } from '../../shared/cni/versions.js';
@@ -87,9 +88,10 @@ export function loadStaticConfig(conf: StaticNetConf, cniArgs: string): StaticCo
       if (!parseIP(item.trim())) throw invalid(`invalid gateway address: ${item}`);
     }
   }
-  const argIPs = conf.args?.cni?.ips ?? [];
+  // Checked accessors: a non-list here is code 7 naming the field, not a crash.
+  const argIPs = argsCniIPs(conf) ?? [];
   if (argIPs.length > 0) addresses = fromIPsList(argIPs, 'args.cni.ips');
-  const rtIPs = conf.runtimeConfig?.ips ?? [];
+  const rtIPs = runtimeIPs(conf) ?? [];
   if (rtIPs.length > 0) addresses = fromIPsList(rtIPs, 'runtimeConfig.ips');
 
   const v4 = addresses.filter((a) => a.net.ip.family === 4).length;

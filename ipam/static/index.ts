@@ -12,6 +12,7 @@ const load = (args: CmdArgs): StaticConfig => loadStaticConfig(parseConfig<Stati
 export const plugin: Plugin = {
   name: 'static',
   description: 'CNI static IPAM plugin',
+  resultAddresses: 'self',
   async add(args) {
     const conf = load(args);
     const result: Result = { cniVersion: args.cniVersion, ips: conf.addresses.map(toIPConfig) };

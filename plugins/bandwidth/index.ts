@@ -17,6 +17,7 @@ import { createIfb, deleteIfb, formatIfbAlias, ifbName, parseIfbAlias } from './
 import { checkShaping } from './check.js';
 import { createRedirect, createShaping, INGRESS_HANDLE, pschedClock, ROOT_HANDLE, usesHtb } from './shaping.js';
 import { errorText } from '../../shared/sys/error-text.js';
+import { attachmentKey, bandwidthStore, putRecord } from './state.js';
 import { Rollback } from '../../shared/ipam/index.js';
 
 const notChained = (msg: string, details: string): CniError => new CniError(ErrorCode.InvalidNetworkConfig, msg, details);
@@ -86,6 +87,10 @@ async function add(args: CmdArgs): Promise<Result> {
       // The latest reference gives the ifb txqueuelen 0; its HTB line raised it to the veth's, at least 1000.
       const txQLen = htb ? Math.max(veth.txQLen, 1000) : 0;
       const alias = formatIfbAlias({ network: conf.name, containerID: args.containerID, ifName: args.ifName, hostVeth: iface.name });
+      // The record first: an ADD killed between the ifb's creation and its alias leaves an ifb GC finds.
+      const store = bandwidthStore(args.env);
+      const key = attachmentKey(conf.name, args.containerID, args.ifName);
+      if (putRecord(store, key, { ifb: name })) rollback.add(() => store.remove(key));
       const ifb = await createIfb(host, { name, mtu: veth.mtu, txQLen, alias });
       rollback.add(() => deleteIfb(host, name));
       result.interfaces?.push({ name, mac: ifb.mac ?? '' });
@@ -104,6 +109,7 @@ async function del(args: CmdArgs): Promise<void> {
   const conf = parseConfig<BandwidthConf>(args.stdinData, v);
   using host = Netlink.open();
   deleteIfb(host, ifbName(conf.name, args.containerID));
+  bandwidthStore(args.env).remove(attachmentKey(conf.name, args.containerID, args.ifName));
 }
 
 async function check(args: CmdArgs): Promise<void> {
@@ -136,6 +142,7 @@ async function gc(args: CmdArgs): Promise<void> {
   const valid = args.validAttachments ?? [];
   using host = Netlink.open();
   using tc = TrafficControl.open();
+  const store = bandwidthStore(args.env);
   const errors: string[] = [];
   const links = host.listLinks();
   for (const link of links) {
@@ -156,8 +163,23 @@ async function gc(args: CmdArgs): Promise<void> {
         }
       }
       deleteIfb(host, link.name);
+      store.remove(attachmentKey(conf.name, owner.containerID, owner.ifName));
     } catch (err) {
       errors.push(`${link.name}: ${errorText(err)}`);
+    }
+  }
+  // Records of stale attachments: the ifb of an ADD killed before it got its alias (or none left).
+  for (const { key, record } of store.list(conf.name)) {
+    if (isValidAttachment(key, valid)) continue;
+    try {
+      const link = host.findLink(record.ifb);
+      // Only an ifb that carries no alias, or ours for this very attachment: never someone else's.
+      const owner = parseIfbAlias(link?.alias);
+      const ours = !link?.alias || (owner?.network === key.network && owner.containerID === key.containerID && owner.ifName === key.ifName);
+      if (link && ours) deleteIfb(host, record.ifb);
+      store.remove(key);
+    } catch (err) {
+      errors.push(`${record.ifb}: ${errorText(err)}`);
     }
   }
   if (errors.length > 0) throw new CniError(ErrorCode.KernelRefused, 'bandwidth GC failed', errors.join('; '));
@@ -176,6 +198,7 @@ async function status(args: CmdArgs): Promise<void> {
 export const plugin: Plugin = {
   name: 'bandwidth',
   description: 'CNI bandwidth plugin',
+  resultAddresses: 'prevResult',
   supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
   add,
   del,

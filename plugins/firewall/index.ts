@@ -168,6 +168,7 @@ async function status(args: CmdArgs): Promise<void> {
 export const plugin: Plugin = {
   name: 'firewall',
   description: 'CNI firewall plugin',
+  resultAddresses: 'prevResult',
   supportedVersions: ['0.4.0', '1.0.0', '1.1.0'],
   add,
   del,

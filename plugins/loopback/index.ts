@@ -68,4 +68,4 @@ async function check(args: CmdArgs): Promise<void> {
   if (!up) throw new CniError(ErrorCode.InvalidNetworkConfig, 'loopback interface "lo" is down');
 }
 
-export const plugin: Plugin = { name: 'loopback', description: 'CNI loopback plugin', add, del, check };
+export const plugin: Plugin = { name: 'loopback', description: 'CNI loopback plugin', resultAddresses: 'self', add, del, check };

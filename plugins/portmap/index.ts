@@ -152,4 +152,4 @@ async function status(args: CmdArgs): Promise<void> {
   if (!ipt.ok && !nft.ok) throw new CniError(ErrorCode.NotAvailable, 'no portmap backend is usable', `${ipt.reason}; ${nft.reason}`);
 }
 
-export const plugin: Plugin = { name: 'portmap', description: 'CNI portmap plugin', add, del, check, gc, status };
+export const plugin: Plugin = { name: 'portmap', description: 'CNI portmap plugin', resultAddresses: 'prevResult', add, del, check, gc, status };

@@ -3,7 +3,7 @@
 import { parseConfig } from '../../shared/cni/config.js';
 import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import type { IPConfig, Result } from '../../shared/cni/types.js';
-import { formatIP, type IP, parseIP } from '../../shared/ip/index.js';
+import { formatIP, type IP, parseCIDR, parseIP } from '../../shared/ip/index.js';
 import * as v from '../../build/generated/validators/sbr.js';
 
 export interface SbrConf {
@@ -60,9 +60,16 @@ export function addressesOf(prev: Result, ifName: string): IPConfig[] {
   // Code 7: the chained config's prevResult gives nothing to route.
   if (ips.length === 0) throw new CniError(ErrorCode.InvalidNetworkConfig, `No IP addresses supplied on interface: ${ifName}`);
   const interfaces = prev.interfaces ?? [];
-  return ips.filter((ipc) => {
+  const mine = ips.filter((ipc) => {
     const i = ipc.interface;
     if (i === undefined || i < 0 || i >= interfaces.length) return true;
     return interfaces[i]?.name === ifName;
   });
+  // An entry without an address decodes (as Go's zero IPNet) to "<nil>": nothing to make a rule from.
+  for (const ipc of mine) {
+    if (!parseCIDR(ipc.address)) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid config: prevResult.ips[${ips.indexOf(ipc)}].address: missing or invalid, got ${JSON.stringify(ipc.address)}`);
+    }
+  }
+  return mine;
 }

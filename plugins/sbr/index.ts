@@ -3,7 +3,7 @@
 // through the interface their source address belongs to (REFERENCE §3.17).
 import { checkFailed, CniError, ErrorCode } from '../../shared/cni/errors.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
-import type { Result } from '../../shared/cni/types.js';
+import type { IPConfig, Result } from '../../shared/cni/types.js';
 import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/container/netns.js';
 import { withFileLock } from '../../shared/lock/flock.js';
 import { Netlink } from '../../shared/netlink/index.js';
@@ -47,8 +47,18 @@ async function del(args: CmdArgs): Promise<void> {
     using nl = Netlink.open(ns);
     const link = nl.findLink(args.ifName);
     if (!link) return;
-    deleteRules(nl, link, conf.table);
+    deleteRules(nl, link, conf.table, prevAddresses(args));
   });
+}
+
+/** The prevResult's addresses of this interface, for DEL ([] without a usable prevResult). */
+function prevAddresses(args: CmdArgs): IPConfig[] {
+  if (!args.prevResult?.ips?.length) return [];
+  try {
+    return addressesOf(args.prevResult, args.ifName);
+  } catch {
+    return []; // DEL is best effort: a prevResult it cannot use must not block the teardown
+  }
 }
 
 /** The reference's CHECK does nothing; ours verifies that each address still has its rule. */
@@ -63,4 +73,4 @@ async function check(args: CmdArgs): Promise<void> {
   if (missing.length > 0) throw checkFailed(`sbr: rule ${missing.join(', ')} not found in the container netns`);
 }
 
-export const plugin: Plugin = { name: 'sbr', description: 'CNI sbr plugin', add, del, check };
+export const plugin: Plugin = { name: 'sbr', description: 'CNI sbr plugin', resultAddresses: 'prevResult', add, del, check };

@@ -219,8 +219,10 @@ const ruleSourceIP = (r: Rule): IP | undefined => (r.src === undefined ? undefin
  * one fails (the last failure is reported, as the reference does). Without a configured table the
  * routes this plugin put on `link` in those rules' tables go too.
  */
-export function deleteRules(nl: Netlink, link: Link, table: number | undefined): void {
-  const addrs = addressesOnLink(nl, link);
+export function deleteRules(nl: Netlink, link: Link, table: number | undefined, alsoFrom: readonly IPConfig[] = []): void {
+  // The prevResult's addresses too: ADD made a rule for each of them even when one was not (or is
+  // no longer) on the link, and the reference's DEL, looking at the link only, leaves those behind.
+  const addrs = [...addressesOnLink(nl, link), ...alsoFrom.flatMap((c) => parseCIDR(c.address)?.ip ?? [])];
   let rules: Rule[];
   try {
     rules = nl.listRules();

@@ -2,6 +2,7 @@
 // attributes of `<if>` (MAC, promiscuous mode, MTU, all-multicast, transmit queue length), keeping
 // the originals in a backup file that DEL restores (REFERENCE §3.16).
 import fs from 'node:fs';
+import path from 'node:path';
 import { checkFailed, CniError, ErrorCode } from '../../shared/cni/errors.js';
 import type { CmdArgs, Plugin } from '../../shared/cni/plugin.js';
 import type { Result } from '../../shared/cni/types.js';
@@ -15,6 +16,8 @@ import {
 import { changesLink, loadDataDir, loadTuningConf, type TuningConf } from './config.js';
 import { checkAllowed, readAllowlist, sysctlFileName } from './sysctl.js';
 import { errorText } from '../../shared/sys/error-text.js';
+import { isValidAttachment } from '../../shared/state/attachments.js';
+import { attachmentKey, tuningStore } from './state.js';
 
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
@@ -115,7 +118,12 @@ async function add(args: CmdArgs): Promise<Result> {
       // with the tuned values, so its DEL then leaves the link tuned).
       const earlierText = readBackupText(file);
       const current = originalsOf(link, conf);
+      // The record first: a process killed from here on leaves a backup that GC can find.
+      const store = tuningStore(args.env);
+      const key = attachmentKey(conf.name, args.containerID, args.ifName);
+      const hadRecord = store.get(key) !== undefined;
       try {
+        if (putRecord(store, key, file) && !hadRecord) undo.push(() => store.remove(key));
         writeBackup(file, mergeOriginals(earlierText === undefined ? undefined : decodeBackup(earlierText), current));
       } catch (err) {
         throw new CniError(ErrorCode.IOFailure, `failed to save file ${args.ifName}.json: ${errorText(err)}`, `backup ${file}`);
@@ -143,21 +151,41 @@ async function add(args: CmdArgs): Promise<Result> {
 }
 
 /**
+ * Records the backup for GC. A network name too long for a file name (the kernel's 255 bytes)
+ * cannot have a record: the ADD still succeeds, as the reference's does, and only GC will not find
+ * that backup. False when no record was written.
+ */
+function putRecord(store: ReturnType<typeof tuningStore>, key: ReturnType<typeof attachmentKey>, backup: string): boolean {
+  try {
+    store.put(key, { backup });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') return false;
+    throw err;
+  }
+}
+
+/**
  * Restores the originals from the backup and removes it. Always succeeds once the config decodes,
  * as the reference's DEL: what cannot be restored is reported on stderr. The backup is removed
  * when the container netns or the link is gone too (nothing can use it any more); it stays only
  * when a restore failed, for a later DEL to retry.
  */
 async function del(args: CmdArgs): Promise<void> {
-  const { dataDir } = loadDataDir(args);
+  const { name, dataDir } = loadDataDir(args);
   const file = backupFile(dataDir, args.containerID, args.ifName);
+  const store = tuningStore(args.env);
+  const key = attachmentKey(name, args.containerID, args.ifName);
   try {
     removeStaleTemps(file);
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        store.remove(key);
+        return;
+      }
       throw err;
     }
     const orig = decodeBackup(text);
@@ -176,8 +204,30 @@ async function del(args: CmdArgs): Promise<void> {
       writeStderr(`tuning: DEL ${args.containerID}/${args.ifName}: backup ${file} cannot be decoded; removed\n`);
     }
     fs.rmSync(file, { force: true });
+    store.remove(key);
   } catch (err) {
     writeStderr(`tuning: DEL ${args.containerID}/${args.ifName}: ${errorText(err)}\n`);
+  }
+}
+
+/**
+ * GC: the backups of this network's attachments that are not valid any more are removed (with
+ * their records). Nothing is restored: an attachment the runtime no longer knows has no link to
+ * restore (the reference has no GC and leaves such backups for ever).
+ */
+async function gc(args: CmdArgs): Promise<void> {
+  const { name } = loadDataDir(args);
+  const store = tuningStore(args.env);
+  for (const { key, record } of store.list(name)) {
+    if (isValidAttachment(key, args.validAttachments ?? [])) continue;
+    // Only ever a backup file of this attachment's name, whatever the record says.
+    if (typeof record.backup !== 'string' || path.basename(record.backup) !== path.basename(backupFile('', key.containerID, key.ifName))) {
+      store.remove(key);
+      continue;
+    }
+    removeStaleTemps(record.backup);
+    fs.rmSync(record.backup, { force: true });
+    store.remove(key);
   }
 }
 
@@ -220,4 +270,4 @@ async function check(args: CmdArgs): Promise<void> {
   }
 }
 
-export const plugin: Plugin = { name: 'tuning', description: 'CNI tuning plugin', add, del, check };
+export const plugin: Plugin = { name: 'tuning', description: 'CNI tuning plugin', resultAddresses: 'prevResult', add, del, check, gc };

@@ -82,6 +82,7 @@ async function check(args: CmdArgs): Promise<void> {
 export const plugin: Plugin = {
   name: 'vrf',
   description: 'CNI vrf plugin',
+  resultAddresses: 'prevResult',
   supportedVersions: ['0.3.1', '0.4.0', '1.0.0', '1.1.0'],
   add,
   del,

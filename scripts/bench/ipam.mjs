@@ -65,7 +65,7 @@ export function benchIpam(distBin, runs, sizes = SIZES) {
     try {
       const confs = dirs.map((dataDir) => {
         fill(dataDir, size);
-        return JSON.stringify({ cniVersion: '1.0.0', name: NET, ipam: { type: 'host-local', dataDir, subnet: '10.70.0.0/16' } });
+        return JSON.stringify({ cniVersion: '1.0.0', name: NET, type: 'bridge', ipam: { type: 'host-local', dataDir, subnet: '10.70.0.0/16' } });
       });
       const first = IMPLS.map(([, bin], k) => {
         const ms = call(bin, confs[k], 'ADD', 'warm');

@@ -35,6 +35,14 @@ export interface Plugin {
   description: string;
   /** Defaults to every version we support (0.1.0 .. 1.1.0). */
   supportedVersions?: readonly string[];
+  /**
+   * Where the addresses of this plugin's ADD result come from. A 0.1.0/0.2.0 result must carry an
+   * IP, so the skel refuses, before the plugin changes anything, an ADD whose result would have
+   * none: 'ipam' (the default) = the config's ipam section, else the prevResult's IPs (interface
+   * plugins); 'prevResult' = only the prevResult's (chained plugins, which refuse a config without
+   * one themselves); 'self' = the plugin finds them itself (IPAM plugins, loopback).
+   */
+  resultAddresses?: 'ipam' | 'prevResult' | 'self';
   add(args: CmdArgs): Promise<Result>;
   del(args: CmdArgs): Promise<void>;
   check(args: CmdArgs): Promise<void>;

@@ -11,7 +11,7 @@ import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 import { describeValue, foldGet, isJsonObject, jsonTypeName, type JsonObject } from './fold.js';
 import { goJSONCompact, goJSONIndent } from './json-out.js';
 import type { CmdArgs, Command, Plugin } from './plugin.js';
-import type { Attachment } from './types.js';
+import type { Attachment, Result } from './types.js';
 import { tracePhase } from '../sys/trace.js';
 import {
   CURRENT_VERSION,
@@ -109,7 +109,20 @@ function decodeConfig(stdinData: Buffer): JsonObject {
     );
   }
   validateNetworkName(name ?? '');
+  validatePluginType(foldGet(conf, 'type'));
   return conf;
+}
+
+/**
+ * `type` is required by the spec (it names the executable). Checked here, once for every plugin and
+ * every command, so a config without it is refused before any plugin code runs.
+ */
+export function validatePluginType(type: unknown): void {
+  if (type === undefined || type === null) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid config: type: is required');
+  if (typeof type !== 'string') {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid config: type: must be string, got ${describeValue(type)}`);
+  }
+  if (type === '') throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid config: type: must not be empty, got ""');
 }
 
 /** libcni's ConfigDecoder: the config's cniVersion, '' meaning 0.1.0. */
@@ -247,21 +260,24 @@ async function dispatch(plugin: Plugin, io: SkelIO, out: (s: string) => void, er
   }
   if (command === 'GC') args.validAttachments = decodeAttachments(conf);
 
+  if (command === 'ADD') refuseInexpressibleResult(plugin, conf, args);
+  // Before the work, not after it as libcni does: an ADD or DEL aimed at the plugin's own netns
+  // would otherwise create (or delete) the interface on the node and only then be refused.
+  if (command === 'ADD' || command === 'DEL') ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
+
   // TSCNI_TRACE=1: the same two marks for every plugin, so per-call plugin time can be compared.
   tracePhase(plugin.name, `${command} start`);
   switch (command) {
     case 'ADD': {
       const result = await plugin.add(args);
       // Convert before the netns check so a result that cannot be expressed fails first.
-      const text = formatResult(result, cniVersion);
-      ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
+      const text = await formatOrUndo(plugin, args, result, err);
       tracePhase(plugin.name, 'ADD done');
       out(text);
       return 0;
     }
     case 'DEL':
       await plugin.del(args);
-      ensureForeignNetns(args.netns, get('CNI_NETNS_OVERRIDE'));
       tracePhase(plugin.name, 'DEL done');
       return 0;
     case 'CHECK':
@@ -278,8 +294,48 @@ async function dispatch(plugin: Plugin, io: SkelIO, out: (s: string) => void, er
 }
 
 /**
- * libcni's check that CNI_NETNS is not the plugin's own netns (code 8). It runs after the
- * command did its work, as the reference does; CNI_NETNS_OVERRIDE=1/true skips it (tests).
+ * A 0.1.0/0.2.0 result must carry an IP address (it has no interfaces list to say anything else).
+ * Refused here, before the plugin runs, when the result's addresses would come from an ipam section
+ * or a prevResult and there is neither an ipam type nor a prevResult with an IP: otherwise the
+ * plugin would move or create the interface and only then fail converting its result.
+ */
+function refuseInexpressibleResult(plugin: Plugin, conf: JsonObject, args: CmdArgs): void {
+  const source = plugin.resultAddresses ?? 'ipam';
+  if (source === 'self' || versionAtLeast(args.cniVersion, '0.3.0')) return;
+  // A chained plugin without prevResult refuses the config itself, in the reference's words.
+  if (source === 'prevResult' && args.prevResult === undefined) return;
+  const ipam = foldGet(conf, 'ipam');
+  const ipamType = isJsonObject(ipam) ? foldGet(ipam, 'type') : undefined;
+  if (typeof ipamType === 'string' && ipamType !== '') return;
+  if (args.prevResult?.ips?.length) return;
+  throw new CniError(
+    ErrorCode.IncompatibleCNIVersion,
+    'cannot convert: no valid IP addresses',
+    `a cniVersion ${JSON.stringify(args.cniVersion)} result must carry an IP address, and this config has neither an ipam type nor a prevResult with IPs`,
+  );
+}
+
+/**
+ * The ADD result printed in the config's version. Should it still not convert (the pre-check above
+ * covers every case known), the attachment is torn down with the plugin's own DEL so that a failed
+ * ADD leaves nothing behind, as the spec asks.
+ */
+async function formatOrUndo(plugin: Plugin, args: CmdArgs, result: Result, err: (s: string) => void): Promise<string> {
+  try {
+    return formatResult(result, args.cniVersion);
+  } catch (e) {
+    try {
+      await plugin.del({ ...args, command: 'DEL' });
+    } catch (undoError) {
+      err(`${plugin.name}: undoing the ADD after a failed result conversion: ${errorText(undoError)}\n`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * libcni's check that CNI_NETNS is not the plugin's own netns (code 8). libcni runs it after the
+ * command did its work; we run it before (see dispatch). CNI_NETNS_OVERRIDE=1/true skips it (tests).
  */
 function ensureForeignNetns(netns: string, override: string): void {
   if (netnsOverridden(override)) return;

@@ -83,10 +83,15 @@ export class AttachmentStore<T> {
     return this.decode(text)?.record;
   }
 
-  /** Removes the record; a missing record is not an error (DEL is idempotent). */
+  /**
+   * Removes the record, and the temp file of a writer of it killed before its rename (so a DEL after
+   * a killed ADD leaves nothing); a missing record is not an error (DEL is idempotent).
+   */
   remove(key: AttachmentKey): void {
     try {
-      fs.rmSync(this.fileOf(key), { force: true });
+      const file = this.fileOf(key);
+      fs.rmSync(file, { force: true });
+      removeTempsOf(file);
     } catch (err) {
       // A path the kernel refuses as too long (a 300-character network name) cannot hold a record:
       // put() failed for it, so there is nothing to remove and DEL must still succeed.
@@ -135,6 +140,18 @@ export class AttachmentStore<T> {
       return undefined;
     }
   }
+}
+
+/** `<file>.tmp-<pid>` files writeFileAtomic left when its writer was killed before the rename. */
+function removeTempsOf(file: string): void {
+  const prefix = `${path.basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(file));
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(prefix)) fs.rmSync(path.join(path.dirname(file), name), { force: true });
 }
 
 /** True when `key` is in GC's cni.dev/valid-attachments (matched on container ID and interface). */

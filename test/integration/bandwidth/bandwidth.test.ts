@@ -4,11 +4,16 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNetns, execInNetns, removeAllNetns, sh } from '../../helpers/netns.js';
-import { cniEnv, removeDir, runIn, tempDir, type Impl } from '../../helpers/node-rig.js';
+import { cniEnv, removeDir, runIn as runInNode, tempDir, type Impl } from '../../helpers/node-rig.js';
 import { link, type IpLink } from '../../helpers/ip.js';
 import type { PluginRun } from '../../helpers/plugin.js';
+
+// bandwidth keeps a per-attachment record (for GC) under TSCNI_STATE_DIR: a test-owned one.
+const stateDir = tempDir('bw-state-');
+afterAll(() => removeDir(stateDir));
+const runIn: typeof runInNode = (ns, plugin, env, config, impl) => runInNode(ns, plugin, { TSCNI_STATE_DIR: stateDir, ...env }, config, impl);
 
 const NET = 'bwnet';
 let node: string;

@@ -46,6 +46,8 @@ export interface ServerOptions {
   leaseTime?: string;
   /** Extra dnsmasq arguments (e.g. --dhcp-option=121,...). */
   extra?: string[];
+  /** The /24's first three octets, instead of 10.79.<net>. */
+  prefix?: string;
 }
 
 export interface DhcpServer {
@@ -62,7 +64,7 @@ export interface DhcpServer {
 
 export async function startServer(o: ServerOptions): Promise<DhcpServer> {
   const ns = createNetns('tscni-dh-srv');
-  const prefix = `10.79.${o.net}`;
+  const prefix = o.prefix ?? `10.79.${o.net}`;
   const dir = tempDir();
   ip('-n', ns, 'link', 'set', 'lo', 'up');
   ip('-n', ns, 'link', 'add', 'br0', 'type', 'bridge');

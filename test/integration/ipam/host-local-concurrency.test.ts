@@ -17,6 +17,7 @@ describe('host-local under concurrency', () => {
     const conf = {
       cniVersion: '1.1.0',
       name: 'busynet',
+      type: 'bridge',
       ipam: { type: 'host-local', dataDir: dir, ranges: [[{ subnet: '10.66.0.0/24' }], [{ subnet: '2001:db8:66::/64' }]] },
     };
     const bin = ourBin('host-local');
@@ -45,7 +46,7 @@ describe('host-local under concurrency', () => {
   it('interleaved ADDs and DELs of different containers stay consistent', async () => {
     const dir = tempDataDir();
     dirs.push(dir);
-    const conf = { cniVersion: '1.0.0', name: 'churn', ipam: { type: 'host-local', dataDir: dir, subnet: '10.67.0.0/26' } };
+    const conf = { cniVersion: '1.0.0', name: 'churn', type: 'bridge', ipam: { type: 'host-local', dataDir: dir, subnet: '10.67.0.0/26' } };
     const bin = ourBin('host-local');
     const first = await Promise.all(Array.from({ length: 20 }, (_, i) => runAsync(bin, conf, { command: 'ADD', containerID: `a${i}` })));
     for (const r of first) expect(r.code).toBe(0);

@@ -181,6 +181,7 @@ describe('host-local allocation rules', () => {
     const conf = {
       cniVersion: '1.0.0',
       name: 'mynet',
+    type: 'bridge',
       ipam: { type: 'host-local', dataDir: dir, ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: '10.1.3.0/30' }]] },
     };
     expect(run(bin(), conf, { command: 'ADD', containerID: 'a' }).code).toBe(0);
@@ -208,6 +209,7 @@ describe('host-local allocation rules', () => {
       const conf = {
         cniVersion: version,
         name: 'mynet',
+    type: 'bridge',
         ipam: { type: 'host-local', dataDir: dir, ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: '10.1.3.0/24' }]] },
       };
       for (const command of ['ADD', 'DEL'] as const) {
@@ -225,7 +227,7 @@ describe('host-local allocation rules', () => {
       msg: 'invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.1.2.0',
       details: 'in ipam',
     });
-    expect(run(bin(), { cniVersion: '1.0.0', name: 'mynet' }, { command: 'ADD' }).json).toEqual({
+    expect(run(bin(), { cniVersion: '1.0.0', name: 'mynet', type: 'bridge' }, { command: 'ADD' }).json).toEqual({
       code: 7,
       msg: "IPAM config missing 'ipam' key",
     });
@@ -254,6 +256,7 @@ describe('host-local GC and STATUS (CNI 1.1)', () => {
   const conf = (dir: string, extra: Record<string, unknown> = {}) => ({
     cniVersion: '1.1.0',
     name: 'mynet',
+    type: 'bridge',
     ipam: { type: 'host-local', dataDir: dir, subnet: '10.1.2.0/29' },
     ...extra,
   });

@@ -91,7 +91,7 @@ describe('static precedence and errors', () => {
   });
 
   it.each<[string, Record<string, unknown>, string, string]>([
-    ['missing ipam', { cniVersion: '1.0.0', name: 'mynet' }, '', "IPAM config missing 'ipam' key"],
+    ['missing ipam', { cniVersion: '1.0.0', name: 'mynet', type: 'bridge' }, '', "IPAM config missing 'ipam' key"],
     ['address without prefix', conf('1.0.0', { addresses: [{ address: '10.10.0.1' }] }), '', "the 'address' field is expected to be in CIDR notation, got: '10.10.0.1'"],
     ['CNI_ARGS ip without prefix', conf('1.0.0', {}), 'IP=10.10.0.1', "the 'ip' field is expected to be in CIDR notation, got: '10.10.0.1'"],
     ['bad gateway', conf('1.0.0', {}), 'IP=10.10.0.1/24;GATEWAY=nope', 'invalid gateway address: nope'],

@@ -255,10 +255,10 @@ export const PLUGINS: PluginSpec[] = [
   { name: 'tap', conf: (r) => ({ ...base('tap'), ipam: hl(r) }), ifName: 'eth0', usesNetns: true, delegates: true, hostLocal: true },
   { name: 'dummy', conf: (r) => ({ ...base('dummy'), ipam: hl(r) }), ifName: 'eth0', usesNetns: true, delegates: true, hostLocal: true },
   { name: 'loopback', conf: () => base('loopback'), ifName: 'lo', usesNetns: true, delegates: false, hostLocal: false },
-  { name: 'host-local', conf: (r) => ({ cniVersion: '1.0.0', name: NET, ipam: hl(r) }), ifName: 'eth0', usesNetns: false, delegates: false, hostLocal: true },
+  { name: 'host-local', conf: (r) => ({ cniVersion: '1.0.0', name: NET, type: 'host-local', ipam: hl(r) }), ifName: 'eth0', usesNetns: false, delegates: false, hostLocal: true },
   {
     name: 'static',
-    conf: () => ({ cniVersion: '1.0.0', name: NET, ipam: { type: 'static', addresses: [{ address: '10.123.8.2/24' }] } }),
+    conf: () => ({ cniVersion: '1.0.0', name: NET, type: 'static', ipam: { type: 'static', addresses: [{ address: '10.123.8.2/24' }] } }),
     ifName: 'eth0',
     usesNetns: false,
     delegates: false,
@@ -266,7 +266,7 @@ export const PLUGINS: PluginSpec[] = [
   },
   {
     name: 'dhcp',
-    conf: (r) => ({ cniVersion: '1.0.0', name: NET, ipam: { type: 'dhcp', daemonSocketPath: r.socket } }),
+    conf: (r) => ({ cniVersion: '1.0.0', name: NET, type: 'dhcp', ipam: { type: 'dhcp', daemonSocketPath: r.socket } }),
     ifName: 'eth0',
     usesNetns: false,
     delegates: false,

@@ -15,6 +15,8 @@ export interface Rig {
   ipamDir: string;
   /** tuning's dataDir (backups). */
   dataDir: string;
+  /** TSCNI_STATE_DIR: tuning's per-network records of its backups (for GC). */
+  stateDir: string;
   dirs: string[];
 }
 
@@ -23,7 +25,8 @@ export function newRig(): Rig {
   sh(host, 'ip', ['link', 'set', 'lo', 'up']);
   const ipamDir = tempDir('tn-ipam-');
   const dataDir = tempDir('tn-data-');
-  return { host, ipamDir, dataDir, dirs: [ipamDir, dataDir] };
+  const stateDir = tempDir('tn-state-');
+  return { host, ipamDir, dataDir, stateDir, dirs: [ipamDir, dataDir, stateDir] };
 }
 
 export const SUBNET = '10.33.1.0/24';
@@ -70,7 +73,7 @@ export function attach(rig: Rig, cid: string, opts: { main?: 'bridge' | 'ptp'; v
 /** Runs tuning (ours by default) for an attachment; prevResult is the main plugin's result. */
 export function tuning(rig: Rig, a: Attachment, command: string, conf: Record<string, unknown> | string, impl: Impl = 'ours', extraEnv: Record<string, string> = {}): PluginRun {
   const withPrev = typeof conf === 'string' || command === 'DEL' ? conf : { prevResult: a.prev, ...conf };
-  return runIn(rig.host, 'tuning', cniEnv(command, a.c, a.cid, 'eth0', extraEnv), withPrev, impl);
+  return runIn(rig.host, 'tuning', cniEnv(command, a.c, a.cid, 'eth0', { TSCNI_STATE_DIR: rig.stateDir, ...extraEnv }), withPrev, impl);
 }
 
 export const eth0 = (a: Attachment): IpLink => {
@@ -129,7 +132,7 @@ export function runWithAllowlist(rig: Rig, a: Attachment, allowlist: string, con
   const script =
     'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/u,workdir=$1/w" /etc && mkdir -p /etc/cni/tuning && ' +
     'printf "%s" "$2" > /etc/cni/tuning/allowlist.conf && exec ip netns exec "$3" "$4"';
-  const env: CniEnv = { ...cniEnv('ADD', a.c, a.cid), CNI_PATH: binDir(impl) };
+  const env: CniEnv = { ...cniEnv('ADD', a.c, a.cid), CNI_PATH: binDir(impl), TSCNI_STATE_DIR: rig.stateDir };
   const clean: NodeJS.ProcessEnv = { PATH: process.env['PATH'] };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
   return spawnPlugin(

@@ -157,7 +157,7 @@ describe('in-process delegation', () => {
     };
     registerInProcessDelegates(async (type) => (type === 'self-ipam' ? plugin : undefined));
     const e = env('unused', { CNI_COMMAND: 'DEL', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0' });
-    const conf = Buffer.from(JSON.stringify({ cniVersion: '0.3.1', name: 'n', ipam: { type: 'self-ipam' } }));
+    const conf = Buffer.from(JSON.stringify({ cniVersion: '0.3.1', name: 'n', type: 'bridge', ipam: { type: 'self-ipam' } }));
     // The result goes through the same print-then-parse path as an exec'd plugin: 0.3.1 JSON back to the internal shape.
     expect(await delegateAdd('self-ipam', conf, e)).toStrictEqual({
       cniVersion: '0.3.1',

@@ -209,7 +209,7 @@ describe('skel: config checks', () => {
   });
 
   it("an absent cniVersion is 0.1.0, and the name key matches case-insensitively", async () => {
-    const r = await run({}, { NAME: 'net1', type: 'fake' });
+    const r = await run({}, { NAME: 'net1', type: 'fake' }, { plugin: { resultAddresses: 'self' } });
     expect(r.code).toBe(0);
     expect(r.calls[0]?.cniVersion).toBe('0.1.0');
     expect(JSON.parse(r.stdout)).toStrictEqual({ cniVersion: '0.1.0', ip4: { ip: '10.1.2.3/24', gateway: '10.1.2.1' }, dns: {} });
@@ -267,9 +267,24 @@ describe('skel: running the plugin', () => {
     );
   });
 
-  it('ADD of an L2 result at 0.2.0 fails with cannot convert', async () => {
+  it('ADD at 0.2.0 without ipam or prevResult IPs is refused before the plugin runs', async () => {
     const r = await run({}, conf('0.2.0'), { plugin: { add: async () => ({ cniVersion: '1.1.0', interfaces: [{ name: 'eth0' }] }) } });
+    expect(r.calls).toHaveLength(0);
+    expect(errorOf(r)).toMatchObject({ code: 1, msg: 'cannot convert: no valid IP addresses' });
+    expect(errorOf(r).details).toContain('"0.2.0"');
+  });
+
+  it('a result that still does not convert is undone with the plugin\'s own DEL', async () => {
+    const dels: string[] = [];
+    const r = await run({}, conf('0.2.0'), {
+      plugin: {
+        resultAddresses: 'self',
+        add: async () => ({ cniVersion: '1.1.0', interfaces: [{ name: 'eth0' }] }),
+        del: async (a) => void dels.push(a.command),
+      },
+    });
     expect(errorOf(r)).toStrictEqual({ code: 1, msg: 'cannot convert: no valid IP addresses' });
+    expect(dels).toEqual(['DEL']);
   });
 
   it('parses prevResult into the internal shape', async () => {
@@ -348,8 +363,8 @@ describe('skel: running the plugin', () => {
     for (const command of ['ADD', 'DEL']) {
       const r = await run({ CNI_COMMAND: command, CNI_NETNS: '/proc/self/ns/net' }, conf('1.0.0'));
       expect(errorOf(r)).toStrictEqual({ code: 8, msg: "plugin's netns and netns from CNI_NETNS should not be the same" });
-      // The work already happened (reference behaviour), but no result is printed.
-      expect(r.calls).toHaveLength(1);
+      // Refused before the plugin ran (libcni checks after the work, which is then left behind).
+      expect(r.calls).toHaveLength(0);
     }
     for (const override of ['1', 'true', 'TRUE']) {
       const r = await run({ CNI_NETNS: '/proc/self/ns/net', CNI_NETNS_OVERRIDE: override }, conf('1.0.0'));

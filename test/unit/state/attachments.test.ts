@@ -31,6 +31,18 @@ describe('AttachmentStore', () => {
     expect(store.list('net2')).toHaveLength(1);
   });
 
+  it('remove() also drops the temp file a killed writer of that record left, and only that one', () => {
+    const store = new AttachmentStore<number>('tuning', newRoot());
+    const key = { network: 'n', containerID: 'c', ifName: 'eth0' };
+    const other = { network: 'n', containerID: 'c2', ifName: 'eth0' };
+    store.put(other, 2);
+    const file = store.fileOf(key);
+    fs.writeFileSync(`${file}.tmp-4242`, '{"key":');
+    fs.writeFileSync(`${store.fileOf(other)}.tmp-4243`, '{"key":');
+    store.remove(key);
+    expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(['c2_eth0.json', 'c2_eth0.json.tmp-4243']);
+  });
+
   it('drops temp files of killed writers and skips unreadable records', () => {
     const store = new AttachmentStore<number>('firewall', newRoot());
     const key = { network: 'n', containerID: 'c', ifName: 'eth0' };
