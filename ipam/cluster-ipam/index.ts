@@ -11,6 +11,8 @@ const load = (args: CmdArgs) => loadClusterIpamConfig(parseConfig<ClusterIpamNet
 export const plugin: Plugin = {
   name: 'cluster-ipam',
   description: 'CNI cluster-ipam IPAM plugin (address pool shared by many nodes, in etcd)',
+  // Every result carries the claimed addresses, so it is expressible at every version.
+  resultAddresses: 'self',
   async add(args) {
     return cmdAdd(load(args), args.containerID, args.ifName, args.cniVersion);
   },

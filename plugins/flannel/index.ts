@@ -124,4 +124,5 @@ async function status(args: CmdArgs): Promise<void> {
   }
 }
 
-export const plugin: Plugin = { name: 'flannel', description: 'CNI flannel plugin', add, del, check, gc, status };
+// The delegate always gets host-local IPAM on the node's subnet, so the result always has an IP.
+export const plugin: Plugin = { name: 'flannel', description: 'CNI flannel plugin', resultAddresses: 'self', add, del, check, gc, status };
