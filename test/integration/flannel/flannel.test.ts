@@ -101,6 +101,22 @@ describe('flannel: ADD saves the delegate config and runs it; DEL replays it', (
     });
   }
 
+  it('a config without cniVersion (0.1.0, as old 10-flannel.conf files are) ADDs with an ip4 result and DELs', () => {
+    const pod = createNetns('tov-fp');
+    const c = conf();
+    delete c['cniVersion'];
+    onTestFinished(() => void run('DEL', c, { id: 'tov-old', netns: netnsPath(pod) }));
+    const add = run('ADD', c, { id: 'tov-old', netns: netnsPath(pod) });
+    expect(add.status, add.stdout).toBe(0);
+    expect(add.json).toMatchObject({ cniVersion: '0.1.0', ip4: { ip: expect.stringMatching(/^10\.156\.40\.\d+\/24$/), gateway: '10.156.40.1' } });
+    expect(ipJson<Json[]>(['addr', 'show', 'eth0'], pod)[0]!['addr_info']).toEqual(
+      expect.arrayContaining([expect.objectContaining({ local: (add.json!['ip4']['ip'] as string).split('/')[0] })]),
+    );
+    expect(run('DEL', c, { id: 'tov-old', netns: netnsPath(pod) }).status).toBe(0);
+    expect(saved('tov-old')).toBeUndefined();
+    expect(leases()).toEqual([]);
+  });
+
   it('results agree between our bridge and the Go bridge as the delegate, in 0.3.1 and 1.0.0', () => {
     for (const version of ['0.3.1', '1.0.0']) {
       const out: unknown[] = [];
