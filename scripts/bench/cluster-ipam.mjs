@@ -100,8 +100,8 @@ function claimCount(network) {
 }
 
 startEtcd();
-const ciConf = (network) => JSON.stringify({ cniVersion: '1.0.0', name: network, ipam: { type: 'cluster-ipam', range: '10.154.0.0/16', etcd: { endpoints: ENDPOINTS, prefix: '/tce/bench' }, nodeName: 'bench-node' } });
-const hlConf = (dir) => JSON.stringify({ cniVersion: '1.0.0', name: 'tce-bench', ipam: { type: 'host-local', dataDir: dir, subnet: '10.155.0.0/16' } });
+const ciConf = (network) => JSON.stringify({ cniVersion: '1.0.0', name: network, type: 'cluster-ipam', ipam: { type: 'cluster-ipam', range: '10.154.0.0/16', etcd: { endpoints: ENDPOINTS, prefix: '/tce/bench' }, nodeName: 'bench-node' } });
+const hlConf = (dir) => JSON.stringify({ cniVersion: '1.0.0', name: 'tce-bench', type: 'host-local', ipam: { type: 'host-local', dataDir: dir, subnet: '10.155.0.0/16' } });
 const impls = [
   ['cluster-ipam (tscni, 3-member etcd)', OURS_CI, ciConf('tce-bench')],
   ['host-local (tscni)', OURS_HL, hlConf(path.join(tmp, 'hl-ours'))],

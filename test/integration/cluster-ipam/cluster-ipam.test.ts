@@ -29,6 +29,8 @@ function ipamConf(node: number, extra: Record<string, unknown> = {}, ipamExtra: 
   return {
     cniVersion: '1.1.0',
     name: NET,
+    // The plugin's own type when the test calls it directly; bridgeConf overrides it.
+    type: 'cluster-ipam',
     ...extra,
     ipam: {
       type: 'cluster-ipam',

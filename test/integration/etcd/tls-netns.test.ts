@@ -53,6 +53,7 @@ describe.skipIf(missing !== undefined)('etcd over TLS and inside a netns', () =>
     const conf = (etcd: Record<string, unknown>) => ({
       cniVersion: '1.0.0',
       name: 'tce-tls',
+      type: 'cluster-ipam',
       ipam: { type: 'cluster-ipam', range: '10.154.3.0/24', nodeName: 'tls-node', etcd: { endpoints: cluster.endpoints, prefix: '/tce/tls-ipam', ...etcd } },
     });
     const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'tls1', CNI_IFNAME: 'eth0', CNI_NETNS: '/run/netns/tce-none', CNI_PATH: DIST_BIN };
