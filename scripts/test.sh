@@ -13,6 +13,17 @@ set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest-report.json "$@"
 status=$?
 set -e
+# The bench's smoke run (every group, 3 rounds, writes nothing), after the tests and alone on the
+# machine: it proves every bench still runs against the plugins as they are now. No time is judged.
+if [ "${TSCNI_SKIP_BENCH_SMOKE:-}" != 1 ] && [ "$#" -eq 0 ]; then
+  if node scripts/bench.mjs --quick --no-write > build/bench-quick.log 2>&1; then
+    echo "bench smoke: ok (npm run bench:quick, output in build/bench-quick.log)"
+  else
+    echo "bench smoke: FAILED (npm run bench:quick); the end of build/bench-quick.log:" >&2
+    tail -n 20 build/bench-quick.log >&2
+    [ "$status" -ne 0 ] || status=1
+  fi
+fi
 node -e '
   const r = JSON.parse(require("fs").readFileSync("build/vitest-report.json", "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;

@@ -77,7 +77,7 @@ export function benchInPlugin(distBin, rounds) {
       ['ptp+host-local', 'ptp', 'm', (impl) => ({ ...base('ipptp', 'ptp'), ipam: ipam(impl, 12) })],
       ['macvlan+host-local', 'macvlan', 'm', (impl) => ({ ...base('ipmv', 'macvlan'), master: 'ipm0', ipam: ipam(impl, 14) })],
       ['loopback', 'loopback', 'm', () => base('iplo', 'loopback')],
-      ['host-local alone', 'host-local', 'm', (impl) => ({ cniVersion: '1.0.0', name: 'iphl', ipam: ipam(impl, 16) })],
+      ['host-local alone', 'host-local', 'm', (impl) => ({ cniVersion: '1.0.0', name: 'iphl', type: 'host-local', ipam: ipam(impl, 16) })],
       ['portmap (3 mappings, iptables)', 'portmap', 'c', (impl) => ({ ...base('ippm', 'portmap'), capabilities: { portMappings: true }, runtimeConfig: { portMappings: ports(impl) }, prevResult: prevResult(impl) })],
       ['firewall (iptables)', 'firewall', 'c', (impl) => ({ ...base('ipfw', 'firewall'), backend: 'iptables', prevResult: prevResult(impl) })],
       ['tuning (sysctl + promisc)', 'tuning', 'c', (impl) => ({ ...base('iptu', 'tuning'), sysctl: { 'net.ipv4.conf.eth0.log_martians': '1' }, promisc: true, prevResult: prevResult(impl) })],

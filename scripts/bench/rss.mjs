@@ -30,7 +30,7 @@ export function benchRss(distBin, rounds) {
     const ipam = (impl, third) => ({ type: 'host-local', dataDir: path.join(tmp, impl), ranges: [[{ subnet: `10.41.${third + (impl === 'ours' ? 0 : 1)}.0/24` }]] });
     const bridge = (impl) => JSON.stringify({ cniVersion: '1.0.0', name: 'benchrss', type: 'bridge', bridge: `brss${impl === 'ours' ? 'o' : 'r'}`, isGateway: true, ipam: ipam(impl, 20) });
     const ptp = (impl) => JSON.stringify({ cniVersion: '1.0.0', name: 'benchrssptp', type: 'ptp', ipam: ipam(impl, 22) });
-    const hostLocal = (impl) => JSON.stringify({ cniVersion: '1.0.0', name: 'benchrsshl', ipam: ipam(impl, 24) });
+    const hostLocal = (impl) => JSON.stringify({ cniVersion: '1.0.0', name: 'benchrsshl', type: 'host-local', ipam: ipam(impl, 24) });
     const call = (impl, type, command, conf) =>
       timeRusage('nsenter', [`--net=/run/netns/${node}`, path.join(dirOf(impl), type)], env(impl, command), conf, timeFile);
     // Each case: one measured call (the ADD), then the undo (the DEL) unmeasured, or the reverse.
