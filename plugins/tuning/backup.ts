@@ -113,17 +113,6 @@ export function writeBackup(file: string, o: LinkOriginals): void {
   writeFileAtomic(file, encodeBackup(o), 0o600);
 }
 
-/** Removes temp files of writers killed before their rename (`<file>.tmp-<pid>`): never read, only litter. */
-export function removeStaleTemps(file: string): void {
-  const prefix = `${path.basename(file)}.tmp-`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(path.dirname(file));
-  } catch {
-    return;
-  }
-  for (const name of names) if (name.startsWith(prefix)) fs.rmSync(path.join(path.dirname(file), name), { force: true });
-}
 
 /**
  * Puts the originals back, in the reference's order (MTU, MAC, promiscuous, all-multicast, then

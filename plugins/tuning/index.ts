@@ -10,9 +10,10 @@ import { openContainerNetns, openContainerNetnsIfPresent } from '../../shared/co
 import { type Link, Netlink } from '../../shared/netlink/index.js';
 import { writeStderr } from '../../shared/sys/stdio.js';
 import {
-  backupFile, decodeBackup, isAllmulti, isPromisc, type LinkOriginals, mergeOriginals, originalsOf, readBackupText, removeStaleTemps,
+  backupFile, decodeBackup, isAllmulti, isPromisc, type LinkOriginals, mergeOriginals, originalsOf, readBackupText,
   restoreOriginals, writeBackup,
 } from './backup.js';
+import { removeAtomicWriteTemps } from '../../shared/sys/files.js';
 import { changesLink, loadDataDir, loadTuningConf, type TuningConf } from './config.js';
 import { checkAllowed, readAllowlist, sysctlFileName } from './sysctl.js';
 import { errorText } from '../../shared/sys/error-text.js';
@@ -177,7 +178,7 @@ async function del(args: CmdArgs): Promise<void> {
   const store = tuningStore(args.env);
   const key = attachmentKey(name, args.containerID, args.ifName);
   try {
-    removeStaleTemps(file);
+    removeAtomicWriteTemps(file);
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -225,7 +226,7 @@ async function gc(args: CmdArgs): Promise<void> {
       store.remove(key);
       continue;
     }
-    removeStaleTemps(record.backup);
+    removeAtomicWriteTemps(record.backup);
     fs.rmSync(record.backup, { force: true });
     store.remove(key);
   }

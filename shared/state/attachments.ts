@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Attachment } from '../cni/types.js';
 import { makeDirectories } from '../sys/dirs.js';
-import { writeFileAtomic } from '../sys/files.js';
+import { removeAtomicWriteTemps, writeFileAtomic } from '../sys/files.js';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/cni/tscni';
 
@@ -91,7 +91,7 @@ export class AttachmentStore<T> {
     try {
       const file = this.fileOf(key);
       fs.rmSync(file, { force: true });
-      removeTempsOf(file);
+      removeAtomicWriteTemps(file);
     } catch (err) {
       // A path the kernel refuses as too long (a 300-character network name) cannot hold a record:
       // put() failed for it, so there is nothing to remove and DEL must still succeed.
@@ -142,17 +142,6 @@ export class AttachmentStore<T> {
   }
 }
 
-/** `<file>.tmp-<pid>` files writeFileAtomic left when its writer was killed before the rename. */
-function removeTempsOf(file: string): void {
-  const prefix = `${path.basename(file)}.tmp-`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(path.dirname(file));
-  } catch {
-    return;
-  }
-  for (const name of names) if (name.startsWith(prefix)) fs.rmSync(path.join(path.dirname(file), name), { force: true });
-}
 
 /** True when `key` is in GC's cni.dev/valid-attachments (matched on container ID and interface). */
 export function isValidAttachment(

@@ -4,6 +4,7 @@
 // concurrent writers never share one; a writer killed before its rename leaves `<file>.tmp-<pid>`,
 // which readers ignore and cleaners may remove.
 import fs from 'node:fs';
+import path from 'node:path';
 
 export function writeFileAtomic(file: string, data: string, mode: number): void {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -18,4 +19,16 @@ export function writeFileAtomic(file: string, data: string, mode: number): void 
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+}
+
+/** Removes the `<file>.tmp-<pid>` files of writeFileAtomic writers killed before their rename: never read, only litter. */
+export function removeAtomicWriteTemps(file: string): void {
+  const prefix = `${path.basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(file));
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(prefix)) fs.rmSync(path.join(path.dirname(file), name), { force: true });
 }

@@ -5,33 +5,9 @@
 // `nft list ruleset` text. Steps: apply (v4 cluster network and pod subnet), apply again with another
 // lease (a restart), the removal of -release-on-exit, and that removal again (no table). `nft` is the
 // oracle only.
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetns, execInNetns, removeAllNetns } from '../../helpers/netns.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '../../..');
-const NODE = join(repo, 'node_modules/.bin/node');
-const RESOLVER = join(repo, 'test/integration/firewall/ts-resolve.mjs');
-const DRIVER = join(here, 'driver.ts');
-
-const skip = process.getuid?.() !== 0 ? 'needs root' : spawnSync('which', ['nft']).status !== 0 ? 'nft (the oracle) is not installed' : undefined;
-
-function apply(ns: string, mode: 'text' | 'netlink', step: Record<string, unknown>): void {
-  const r = spawnSync('ip', ['netns', 'exec', ns, NODE, '--import', RESOLVER, DRIVER, mode, JSON.stringify(step)], { encoding: 'utf8' });
-  expect(r.stdout, `${mode} ${String(step.kind)}: ${r.stderr}`).toBe('ok');
-}
-
-/** `nft -j list ruleset` without metainfo and handles, in listing order. */
-function ruleset(ns: string): unknown[] {
-  const out = execInNetns(ns, 'nft', ['-j', 'list', 'ruleset']).stdout;
-  if (out.trim() === '') return [];
-  return (JSON.parse(out) as { nftables: Record<string, Record<string, unknown>>[] }).nftables
-    .filter((i) => !('metainfo' in i))
-    .map((i) => Object.fromEntries(Object.entries(i).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).filter(([f]) => f !== 'handle'))])));
-}
+import { apply, ruleset, skip } from './oracle.js';
 
 describe.skipIf(skip)(`overlay -ip-masq: the netlink batches list exactly as the nft text did${skip ? ` [skipped: ${skip}]` : ''}`, () => {
   let textNs = '';
