@@ -16,11 +16,12 @@
 // a failed call leaves the node, the container and the state directories exactly as they were; a
 // successful ADD is followed by DEL with the same input, after which everything is as before.
 // Prints one summary line and every problem with its case (seed + index reproduce it).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  addNetns, cniEnv, delNetns, diffSnapshots, DIST_BIN, firewallOf, filesUnder, flags, nsPath, parseJson, requireRootAndBuild, rng, runPlugin, sh,
+  addNetns, cniEnv, delNetns, diffSnapshots, DIST_BIN, firewallOf, filesUnder, flags, nsPath, parseJson, requireRootAndBuild, rng, runPlugin, sh, sleep,
   tempDir, uniqueName, addressesOf, routesOf, ipRulesOf, qdiscsOf,
 } from './robust/rig.mjs';
 
@@ -45,8 +46,28 @@ const fakeDir = path.join(dir, 'fake-bin');
 // the snapshots see it, and never in the caller's directory.
 const workDir = path.join(dir, 'cwd');
 fs.mkdirSync(workDir);
-const dirs = [dataDir, stateDir, tuningDir, workDir];
+// flannel: the subnet.env it reads (test-owned) and the directory where it saves each container's
+// delegate config (dataDir/<CNI_CONTAINERID>), watched by the snapshots like the others.
+const flannelDir = path.join(dir, 'flannel');
+const subnetEnv = path.join(dir, 'subnet.env');
+fs.writeFileSync(subnetEnv, 'FLANNEL_NETWORK=10.160.0.0/16\nFLANNEL_SUBNET=10.160.1.1/24\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n');
+const dirs = [dataDir, stateDir, tuningDir, workDir, flannelDir];
+// Host-local's default dataDir (a case that deletes ipam.dataDir) and flannel's: what the run adds
+// there is removed at the end (entries that existed before the run are never touched).
+const SYSTEM_NETWORKS = '/var/lib/cni/networks';
+const SYSTEM_FLANNEL = '/var/lib/cni/flannel';
+const listDir = (d) => (fs.existsSync(d) ? fs.readdirSync(d) : null);
+const systemBefore = {
+  networks: listDir(SYSTEM_NETWORKS),
+  index: listDir(path.join(SYSTEM_NETWORKS, '.tscni-host-local')),
+  flannel: listDir(SYSTEM_FLANNEL),
+};
 const node = addNetns(uniqueName('trb-fz'));
+// cluster-ipam's etcd: one real member inside the node netns (so its ports collide with nothing on
+// the machine), data in the temp dir; started only when cluster-ipam is fuzzed, killed by PID.
+const ETCD_URL = 'http://127.0.0.1:23830';
+const UNREACHABLE_ETCD = { endpoints: ['http://127.0.0.1:1'], dialTimeoutMs: 200, timeoutMs: 500 };
+let etcd;
 const ctr = addNetns(uniqueName('trb-fzc'));
 const ipn = (ns, ...args) => sh('ip', ['-n', ns, ...args]);
 
@@ -111,8 +132,41 @@ const PLUGINS = {
   bandwidth: { conf: () => base('bandwidth', { ingressRate: 1_000_000, ingressBurst: 100_000, egressRate: 1_000_000, egressBurst: 100_000, prevResult: prev() }), ifName: 'eth0', netns: true },
   sbr: { conf: () => base('sbr', { prevResult: prev() }), ifName: 'eth0', netns: true },
   vrf: { conf: () => base('vrf', { vrfname: 'trbvrf0', prevResult: prev() }), ifName: 'eth0', netns: true },
+  // flannel delegates to bridge (in-process) and host-local: a bridge of its own, leases in the temp dir.
+  flannel: {
+    conf: () => base('flannel', { subnetFile: subnetEnv, dataDir: flannelDir, delegate: { bridge: 'trbfl0', hairpinMode: true }, ipam: { dataDir, routes: [{ dst: '10.160.200.0/24' }] } }),
+    ifName: 'net1', netns: true,
+  },
+  'cluster-ipam': {
+    conf: () => base('cluster-ipam', {
+      ipam: { type: 'cluster-ipam', range: '10.160.2.0/24', rangeStart: '10.160.2.10', rangeEnd: '10.160.2.40', exclude: ['10.160.2.20/30'], gateway: '10.160.2.1',
+        routes: [{ dst: '0.0.0.0/0' }], nodeName: 'trbfz-node', etcd: { endpoints: [ETCD_URL], prefix: '/trbfz/ipam', dialTimeoutMs: 500, timeoutMs: 3000 } },
+    }),
+    ifName: 'net1', netns: false,
+  },
 };
 const names = opt.plugin ? String(opt.plugin).split(',') : Object.keys(PLUGINS);
+for (const n of names) if (!PLUGINS[n]) throw new Error(`--plugin: unknown plugin ${n}`);
+
+/** Waits until etcdctl (an independent client) sees the member healthy. */
+async function startEtcd() {
+  const data = path.join(dir, 'etcd');
+  const log = fs.openSync(path.join(dir, 'etcd.log'), 'w');
+  etcd = spawn('ip', ['netns', 'exec', node, '/usr/bin/etcd', '--name', 'trbfz', '--data-dir', data,
+    '--listen-client-urls', ETCD_URL, '--advertise-client-urls', ETCD_URL,
+    '--listen-peer-urls', 'http://127.0.0.1:23831', '--initial-advertise-peer-urls', 'http://127.0.0.1:23831',
+    '--initial-cluster', 'trbfz=http://127.0.0.1:23831', '--initial-cluster-state', 'new'], { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  for (let i = 0; i < 300; i++) {
+    if (etcdctl(['endpoint', 'health'], true).status === 0) return;
+    if (etcd.exitCode !== null) break;
+    await sleep(100);
+  }
+  throw new Error(`etcd did not become healthy: ${fs.readFileSync(path.join(dir, 'etcd.log'), 'utf8').slice(-1500)}`);
+}
+const etcdctl = (args, allowFail = false) => sh('ip', ['netns', 'exec', node, '/usr/bin/etcdctl', '--endpoints', ETCD_URL, '--command-timeout=5s', ...args], { allowFail, env: { ...process.env, ETCDCTL_API: '3' } });
+/** Every key in the test's etcd but the range cursors (which stay on purpose, as host-local's last_reserved_ip). */
+const etcdKeys = () => (etcd ? etcdctl(['get', '', '--from-key', '--keys-only']).stdout.split('\n').filter((k) => k !== '' && !/\/_cursor\//.test(k)).sort() : []);
 
 // ---- generators -----------------------------------------------------------------------------------
 const LONG = 'x'.repeat(300);
@@ -129,10 +183,34 @@ const KNOWN_KEYS = [
   'runtimeConfig.portMappings.0.hostPort', 'runtimeConfig.portMappings.0.protocol', 'runtimeConfig.bandwidth', 'runtimeConfig.ips', 'runtimeConfig.mac',
   'capabilities', 'args', 'args.cni', 'args.cni.ips', 'sysctl', 'promisc', 'allmulti', 'txQLen', 'dataDir', 'snat', 'masqAll', 'markMasqBit', 'backend',
   'conditionsV4', 'ingressRate', 'ingressBurst', 'egressRate', 'egressBurst', 'unshapedSubnets', 'vrfname', 'table', 'gateways', 'iptablesAdminChainName',
-  'ingressPolicy', 'prevResult', 'prevResult.cniVersion', 'prevResult.interfaces', 'prevResult.interfaces.0.name', 'prevResult.ips',
+  'ingressPolicy', 'subnetFile', 'delegate', 'delegate.type', 'delegate.bridge', 'delegate.isGateway', 'delegate.ipMasq', 'ipam.range', 'ipam.rangeEnd',
+  'ipam.exclude', 'ipam.exclude.0', 'ipam.nodeName', 'ipam.etcd', 'ipam.etcd.endpoints', 'ipam.etcd.endpoints.0', 'ipam.etcd.prefix', 'ipam.etcd.timeoutMs',
+  'ipam.etcd.dialTimeoutMs', 'ipam.etcd.username', 'ipam.etcd.certFile', 'ipam.ranges.0.0.rangeEnd', 'prevResult', 'prevResult.cniVersion', 'prevResult.interfaces', 'prevResult.interfaces.0.name', 'prevResult.ips',
   'prevResult.ips.0.address', 'prevResult.ips.0.interface', 'prevResult.routes', 'cni.dev/valid-attachments',
 ];
 
+const ETCD_UNREACHABLE_LABEL = 'ipam.etcd unreachable';
+const SUBNET_ENVS = [
+  ['missing', null],
+  ['empty', ''],
+  ['no-mtu', 'FLANNEL_NETWORK=10.160.0.0/16\nFLANNEL_SUBNET=10.160.1.1/24\nFLANNEL_IPMASQ=true\n'],
+  ['bad-cidr', 'FLANNEL_NETWORK=10.160.0.0/99\nFLANNEL_SUBNET=10.160.1.1/24\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n'],
+  ['bad-mtu', 'FLANNEL_NETWORK=10.160.0.0/16\nFLANNEL_SUBNET=10.160.1.1/24\nFLANNEL_MTU=-5\nFLANNEL_IPMASQ=true\n'],
+  ['huge-mtu', 'FLANNEL_NETWORK=10.160.0.0/16\nFLANNEL_SUBNET=10.160.1.1/24\nFLANNEL_MTU=99999999999\nFLANNEL_IPMASQ=true\n'],
+  ['subnet-outside', 'FLANNEL_NETWORK=10.160.0.0/16\nFLANNEL_SUBNET=10.161.9.1/24\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n'],
+  ['v6-only', 'FLANNEL_IPV6_NETWORK=fd60::/48\nFLANNEL_IPV6_SUBNET=fd60:0:1::1/64\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n'],
+  ['dual', 'FLANNEL_NETWORK=10.160.0.0/16,10.160.0.0/16\nFLANNEL_SUBNET=10.160.1.1/24\nFLANNEL_IPV6_NETWORK=fd60::/48\nFLANNEL_IPV6_SUBNET=fd60:0:1::1/64\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=false\n'],
+  ['garbage', '\u0000\u0001=\n=x\nFLANNEL_NETWORK\n'.repeat(50)],
+  ['binary-mtu', 'FLANNEL_NETWORK=10.160.0.0/16\nFLANNEL_SUBNET=10.160.1.1/24\nFLANNEL_MTU=14\u000000\nFLANNEL_IPMASQ=true\n'],
+  ['a-directory', null],
+];
+function subnetEnvFile(label) {
+  const f = path.join(dir, `subnet-${label}.env`);
+  const text = SUBNET_ENVS.find(([l]) => l === label)[1];
+  if (label === 'a-directory') fs.mkdirSync(f, { recursive: true });
+  else if (text !== null && !fs.existsSync(f)) fs.writeFileSync(f, text);
+  return f;
+}
 const clone = (v) => structuredClone(v);
 function setPath(obj, dotted, value) {
   const keys = dotted.split('.');
@@ -190,6 +268,19 @@ const CONF_MUTATIONS = [
     c.ipam = { ...(c.ipam ?? {}), type: rand.pick(Object.keys(FAKES)) };
     return `ipam.type ${c.ipam.type}`;
   },
+  // cluster-ipam (and any plugin that delegates to it) against an etcd nobody listens on: every call
+  // that reaches etcd must end quickly with code 11 (STATUS: 50).
+  (c) => {
+    if (c.ipam?.type === 'cluster-ipam') c.ipam.etcd = { ...c.ipam.etcd, ...UNREACHABLE_ETCD };
+    else c.ipam = { type: 'cluster-ipam', range: '10.160.3.0/24', etcd: { ...UNREACHABLE_ETCD } };
+    return ETCD_UNREACHABLE_LABEL;
+  },
+  // flannel: a subnet.env that is missing, empty, torn or lies.
+  (c) => {
+    const [label] = rand.pick(SUBNET_ENVS);
+    c.subnetFile = subnetEnvFile(label);
+    return `subnet.env ${label}`;
+  },
   (c) => {
     c.trbPad = 'y'.repeat(1 << 20);
     return '1 MB string';
@@ -240,6 +331,9 @@ const ENV_MUTATIONS = [
   { label: 'CNI_ARGS garbage', set: { CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=a/b;IP=999.1.1.1;MAC=zz' }, must: [] },
 ];
 
+// Network names the run used (the base one, mutated ones, those the text mutations write): the only
+// entries of the system's default dataDirs the final clean-up may remove.
+const usedNames = new Set([NET, 'x/y', 'other', 'trb-dup']);
 function makeCase(index) {
   const plugin = rand.pick(names);
   const spec = PLUGINS[plugin];
@@ -274,6 +368,7 @@ function makeCase(index) {
       text = JSON.stringify(conf);
     }
   }
+  if (typeof conf.name === 'string') usedNames.add(conf.name);
   return { index, plugin, command: env.CNI_COMMAND, env, text, labels, must };
 }
 
@@ -302,6 +397,7 @@ const snap = () => ({
   qdiscs: qdiscsOf(node),
   firewall: firewallOf(node),
   sysctls: sysctlsOf(),
+  etcd: etcdKeys(),
   files: dirs.flatMap((d) => filesUnder(d).map((f) => `${path.basename(d)}/${f}`)).filter((f) => !/\/(lock|last_reserved_ip\.\d+)$|\.tscni-host-local\/[^/]+\/(state|owners\/.*)$/.test(f)),
 });
 
@@ -355,6 +451,8 @@ async function warmUp() {
   if (names.includes('firewall')) {
     for (const backend of ['iptables', 'nftables']) variants.push(['firewall', { ...PLUGINS.firewall.conf(), backend, prevResult: dual }]);
   }
+  // flannel's delegate bridge masquerades v6 too when subnet.env has a v6 lease: the ip6 nat table stays.
+  if (names.includes('flannel')) variants.push(['flannel', { ...PLUGINS.flannel.conf(), subnetFile: subnetEnvFile('dual') }]);
   for (const name of ['bridge', 'ptp']) if (names.includes(name)) variants.push([name, { ...PLUGINS[name].conf(), ipMasqBackend: 'nftables' }]);
   for (const [name, conf] of variants) {
     const env = { CNI_CONTAINERID: 'trbwarm', CNI_NETNS: nsPath(ctr), CNI_IFNAME: PLUGINS[name].ifName, CNI_PATH: DIST_BIN, TSCNI_STATE_DIR: stateDir };
@@ -364,10 +462,29 @@ async function warmUp() {
   resetContainer();
 }
 
+/** Removes what the run created in the system's default dataDirs; reports leases left there. */
+function removeSystemLeftovers() {
+  const removeNew = (d, before, keep, checkLeases = true) => {
+    for (const name of listDir(d) ?? []) {
+      if ((before ?? []).includes(name) || !keep(name)) continue;
+      const p = path.join(d, name);
+      const leases = checkLeases && fs.statSync(p).isDirectory() ? filesUnder(p).filter((f) => !/^(lock|last_reserved_ip\.\d+)$/.test(f)) : [];
+      if (leases.length) problems.push(`${p} holds leases after the run: ${leases.join(' ')}`);
+      fs.rmSync(p, { recursive: true, force: true });
+    }
+    if (before === null && listDir(d)?.length === 0) fs.rmdirSync(d);
+  };
+  removeNew(path.join(SYSTEM_NETWORKS, '.tscni-host-local'), systemBefore.index, (n) => usedNames.has(n), false);
+  removeNew(SYSTEM_NETWORKS, systemBefore.networks, (n) => usedNames.has(n));
+  // flannel's saved configs are named by CNI_CONTAINERID (trbfz<case>, trbwarm and the env mutations').
+  removeNew(SYSTEM_FLANNEL, systemBefore.flannel, (n) => /^(trbfz\d+|trbwarm|c{1000})$/.test(n));
+}
+
 const problems = [];
-const stats = { cases: 0, ok: 0, refused: 0, byPlugin: {}, codes: {}, slowest: { ms: 0, what: '' } };
+const stats = { flannelDelAfterFailedAdd: 0, flannelKept: 0, cases: 0, ok: 0, refused: 0, byPlugin: {}, codes: {}, slowest: { ms: 0, what: '' } };
 const t0 = performance.now();
 try {
+  if (names.includes('cluster-ipam')) await startEtcd();
   await warmUp();
   let before = snap();
   for (let i = 0; i < opt.count; i++) {
@@ -383,6 +500,27 @@ try {
       stats.refused++;
       const code = parseJson(r.stdout)?.code;
       stats.codes[code] = (stats.codes[code] ?? 0) + 1;
+    }
+    // etcd unreachable and nothing else wrong: every command reaches etcd and must say so (code 11;
+    // STATUS: 50), quickly.
+    if (c.plugin === 'cluster-ipam' && c.labels.length === 1 && c.labels[0] === ETCD_UNREACHABLE_LABEL && c.command) {
+      const want = c.command === 'STATUS' ? 50 : 11;
+      const code = parseJson(r.stdout)?.code;
+      if (code !== want) local.push(`etcd unreachable: want code ${want}, got ${succeeded ? 'success' : `code ${code}`}`);
+    }
+    if (!succeeded && c.plugin === 'flannel' && c.command === 'ADD' && /^failed to delegate add/.test(parseJson(r.stdout)?.msg ?? '')) {
+      // flannel keeps the saved delegate config after a failed delegate ADD (as the reference) so
+      // that the runtime's DEL can undo a half-done ADD: do what a runtime does, then compare.
+      const d = await runPlugin(node, c.plugin, cniEnv({ ...c.env, CNI_COMMAND: 'DEL' }), c.text, { timeoutMs: hangMs, cwd: workDir });
+      stats.flannelDelAfterFailedAdd++;
+      if (d.status !== 0) {
+        // The same hostile input often breaks the delegate's DEL too (its IPAM plugin is a fake one
+        // or not in CNI_PATH, CNI_NETNS is no netns): then flannel keeps the file for a later DEL, as
+        // the reference. The DEL must still fail properly; the file is the only thing it may leave.
+        local.push(...outputProblems(d, { ...c, command: 'DEL', must: false }).map((x) => `DEL after the failed delegate ADD: ${x}`));
+        fs.rmSync(path.join(flannelDir, c.env.CNI_CONTAINERID), { force: true });
+        stats.flannelKept++;
+      }
     }
     if (succeeded && c.command === 'ADD') {
       // What a runtime does with the attachment later: DEL with the same input; then all is as before.
@@ -411,6 +549,12 @@ try {
 } catch (e) {
   problems.push(`aborted: ${e.stack ?? e.message}`);
 } finally {
+  if (etcd && etcd.exitCode === null) {
+    const gone = new Promise((r) => etcd.once('exit', r));
+    etcd.kill('SIGKILL');
+    await gone;
+  }
+  removeSystemLeftovers();
   delNetns(ctr);
   delNetns(node);
   if (!opt.keep) fs.rmSync(dir, { recursive: true, force: true });
@@ -422,7 +566,8 @@ const seconds = (performance.now() - t0) / 1000;
 process.stdout.write(
   `fuzz: seed ${opt.seed}, ${stats.cases} cases over ${Object.keys(stats.byPlugin).length} plugins: ${stats.ok} succeeded, ${stats.refused} refused ` +
     `(codes ${Object.entries(stats.codes).map(([k, v]) => `${k}:${v}`).join(' ')}), ${problems.length} problems, ${seconds.toFixed(1)} s; ` +
-    `slowest call ${(stats.slowest.ms / 1000).toFixed(2)} s (${stats.slowest.what})\n`,
+    `slowest call ${(stats.slowest.ms / 1000).toFixed(2)} s (${stats.slowest.what})` +
+    `${stats.flannelDelAfterFailedAdd ? `; ${stats.flannelDelAfterFailedAdd} flannel DELs after a failed delegate ADD (${stats.flannelKept} failed too, saved file kept)` : ''}\n`,
 );
 if (problems.length) {
   for (const p of problems.slice(0, 50)) process.stdout.write(`  ${p.slice(0, 1500)}\n`);

@@ -6,8 +6,9 @@ import { formatIP, parseIP } from './ip.js';
 
 /** A route with canonical dst/gw, or an error text naming the bad field (field is e.g. "ipam.routes[0]"). */
 export function canonicalRoute(route: Route, field: string): Route | string {
-  const dst = parseCIDR(route.dst);
-  if (!dst) return `${field}.dst: invalid CIDR address ${JSON.stringify(route.dst)}`;
+  // A route without dst (the schema lets it through) is the reference's ParseCIDR("") error.
+  const dst = typeof route.dst === 'string' ? parseCIDR(route.dst) : undefined;
+  if (!dst) return `${field}.dst: invalid CIDR address ${JSON.stringify(route.dst ?? '')}`;
   const out: Route = { ...route, dst: formatCIDR(dst) };
   if (route.gw !== undefined && route.gw !== '') {
     const gw = parseIP(route.gw);
