@@ -456,7 +456,14 @@ async function warmUp() {
   for (const name of ['bridge', 'ptp']) if (names.includes(name)) variants.push([name, { ...PLUGINS[name].conf(), ipMasqBackend: 'nftables' }]);
   for (const [name, conf] of variants) {
     const env = { CNI_CONTAINERID: 'trbwarm', CNI_NETNS: nsPath(ctr), CNI_IFNAME: PLUGINS[name].ifName, CNI_PATH: DIST_BIN, TSCNI_STATE_DIR: stateDir };
-    await runPlugin(node, name, cniEnv({ ...env, CNI_COMMAND: 'ADD' }), conf);
+    const add = await runPlugin(node, name, cniEnv({ ...env, CNI_COMMAND: 'ADD' }), conf);
+    // The snapshots must see what these two leave, or their checks could not fail.
+    if (name === 'cluster-ipam' && (add.status !== 0 || !etcdKeys().some((k) => k.startsWith('/trbfz/ipam/trbfz/')))) {
+      throw new Error(`warm-up: cluster-ipam ADD left no claim the snapshot sees: ${add.stdout} ${etcdKeys().join(' ')}`);
+    }
+    if (name === 'flannel' && (add.status !== 0 || !filesUnder(flannelDir).includes('trbwarm'))) {
+      throw new Error(`warm-up: flannel ADD saved no delegate config the snapshot sees: ${add.stdout}`);
+    }
     await runPlugin(node, name, cniEnv({ ...env, CNI_COMMAND: 'DEL' }), conf);
   }
   resetContainer();
