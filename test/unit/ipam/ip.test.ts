@@ -14,6 +14,7 @@ import {
   prevIP,
 } from '../../../shared/ip/index.js';
 import { canonicalRoute } from '../../../shared/ip/route.js';
+import type { Route } from '../../../shared/cni/types.js';
 
 const ip = (s: string) => {
   const v = parseIP(s);
@@ -125,5 +126,8 @@ describe('canonicalRoute', () => {
   it('names the field and value of a bad route', () => {
     expect(canonicalRoute({ dst: '10.0.0.0' }, 'ipam.routes[1]')).toBe('ipam.routes[1].dst: invalid CIDR address "10.0.0.0"');
     expect(canonicalRoute({ dst: '10.0.0.0/8', gw: 'x' }, 'ipam.routes[0]')).toBe('ipam.routes[0].gw: invalid IP address "x"');
+  });
+  it('a route without dst (the schema lets it through) is an error, not a crash (fuzz finding)', () => {
+    expect(canonicalRoute({ gw: '10.0.0.1' } as unknown as Route, 'ipam.routes[0]')).toBe('ipam.routes[0].dst: invalid CIDR address ""');
   });
 });
