@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run fuzz [-- --count N] [-- --seed S] [-- --plugin a,b] [-- --verbose]`
+// `npm run fuzz [-- --count N] [-- --seed S] [-- --plugin a,b] [-- --verbose] [-- --only N]`
 // Fuzzing (issue 12): every plugin binary, run as a runtime runs it inside a throwaway node netns,
 // gets generated hostile input: configs with wrong types at every key, huge/negative/fractional
 // numbers, NaN-like strings, unicode and NUL in names, duplicate keys, 1 MB documents, torn JSON;
@@ -26,7 +26,7 @@ import {
 } from './robust/rig.mjs';
 
 // --time-limit MS: the longest a call may take (0: not judged; the test suite asserts no times).
-const opt = flags(process.argv.slice(2), { count: 2000, seed: Date.now() % 1_000_000, plugin: '', verbose: false, 'time-limit': 5000 });
+const opt = flags(process.argv.slice(2), { only: undefined, count: 2000, seed: Date.now() % 1_000_000, plugin: '', verbose: false, 'time-limit': 5000 });
 const limit = opt['time-limit'];
 // A call still running after this is killed and reported as hanging.
 const hangMs = Math.max(limit * 2, 60_000);
@@ -271,8 +271,9 @@ const CONF_MUTATIONS = [
   // cluster-ipam (and any plugin that delegates to it) against an etcd nobody listens on: every call
   // that reaches etcd must end quickly with code 11 (STATUS: 50).
   (c) => {
-    if (c.ipam?.type === 'cluster-ipam') c.ipam.etcd = { ...c.ipam.etcd, ...UNREACHABLE_ETCD };
-    else c.ipam = { type: 'cluster-ipam', range: '10.160.3.0/24', etcd: { ...UNREACHABLE_ETCD } };
+    // A copy each time: later mutations of this case write into the object they are given.
+    if (c.ipam?.type === 'cluster-ipam') c.ipam.etcd = { ...c.ipam.etcd, ...clone(UNREACHABLE_ETCD) };
+    else c.ipam = { type: 'cluster-ipam', range: '10.160.3.0/24', etcd: clone(UNREACHABLE_ETCD) };
     return ETCD_UNREACHABLE_LABEL;
   },
   // flannel: a subnet.env that is missing, empty, torn or lies.
@@ -496,6 +497,8 @@ try {
   let before = snap();
   for (let i = 0; i < opt.count; i++) {
     const c = makeCase(i);
+    // --only N replays case N of the seed (the cases before it are generated, not run).
+    if (opt.only !== undefined && i !== Number(opt.only)) continue;
     stats.cases++;
     const r = await runPlugin(node, c.plugin, cniEnv(c.env), c.text, { timeoutMs: hangMs, cwd: workDir });
     if (r.ms > stats.slowest.ms) stats.slowest = { ms: r.ms, what: `case ${i} ${c.plugin} ${c.command ?? '-'}` };

@@ -238,13 +238,13 @@ function setGateways(host: Netlink, br: Link, conf: BridgeConf, gws: Gateways, r
         try {
           ensureAddr(host, vlanIf, gw, conf.forceAddress);
         } catch (err) {
-          throw new Error(`failed to set vlan interface for bridge with addr: ${(err as Error).message}`, { cause: err });
+          throw err instanceof CniError ? new CniError(err.code, `failed to set vlan interface for bridge with addr: ${err.msg}`, err.details) : new Error(`failed to set vlan interface for bridge with addr: ${(err as Error).message}`, { cause: err });
         }
       } else {
         try {
           ensureAddr(host, br, gw, conf.forceAddress);
         } catch (err) {
-          throw new Error(`failed to set bridge addr: ${(err as Error).message}`, { cause: err });
+          throw err instanceof CniError ? new CniError(err.code, `failed to set bridge addr: ${err.msg}`, err.details) : new Error(`failed to set bridge addr: ${(err as Error).message}`, { cause: err });
         }
       }
     }

@@ -1,6 +1,7 @@
 // Host-side link work of the bridge plugin (REFERENCE §3.1): the bridge, the gateway address on
 // it (ensureAddr), the vlan gateway interface, the port settings of the host veth, forwarding.
 // Everything runs through a netlink handle of the host netns (the plugin's own).
+import { CniError, ErrorCode } from '../../shared/cni/errors.js';
 import { containsIP, equalIP, type Family, type IPNet, mustParsePrefix, prefixLength } from '../../shared/ip/index.js';
 import { isErrno, type Link, type Netlink, readSysctl, writeSysctl } from '../../shared/netlink/index.js';
 import { NetlinkSocket } from '../../shared/netlink/socket.js';
@@ -130,7 +131,9 @@ export function ensureAddr(host: Netlink, link: Link, cidr: string, force: boole
     const have = mustParsePrefix(a.address);
     if (sameNet(have, want)) return;
     if (want.ip.family === 4 || containsIP(have, want.ip) || containsIP(want, have.ip)) {
-      if (!force) throw new Error(`${q(link.name)} already has an IP address different from ${cidr}`);
+      // The network's gateway disagrees with the bridge on the node (another network's, or a
+      // changed subnet): the config, not the code, is wrong (the reference: a bare error, 999).
+      if (!force) throw new CniError(ErrorCode.InvalidNetworkConfig, `${q(link.name)} already has an IP address different from ${cidr}`);
       try {
         host.deleteAddress(link, a.address);
       } catch (err) {
