@@ -113,6 +113,8 @@ describe('bridge keys', () => {
     const refused = run(rig, 'ADD', conf);
     expect(refused.status).toBe(1);
     expect((refused.json as Json).msg).toBe('failed to set bridge addr: "tbr0" already has an IP address different from 10.77.1.1/24');
+    // The config disagrees with the node: code 7, not 999 (the reference's bare error).
+    expect((refused.json as Json).code).toBe(7);
     // Failed after IPAM: the address was released and the veth removed.
     expect(leases(rig)).toEqual([]);
     expect(vethsOf(rig.node)).toEqual([]);
