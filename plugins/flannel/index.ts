@@ -65,9 +65,25 @@ async function add(args: CmdArgs): Promise<Result> {
   try {
     return await delegateAdd(delegate['type'] as string, Buffer.from(bytes), args.env);
   } catch (err) {
+    await undoFailedAdd(conf.dataDir, args, delegate['type'] as string, bytes);
     if (err instanceof CniError) throw new CniError(err.code, `failed to delegate add: ${err.msg}`, err.details);
     throw err;
   }
+}
+
+/**
+ * A failed ADD leaves nothing when it can: the delegate's DEL with the saved config, then the saved
+ * file. If that DEL fails too (the same bad input often breaks both), the file stays, as in the
+ * reference, so the runtime's own DEL after the failed ADD can still replay it.
+ */
+async function undoFailedAdd(dataDir: string, args: CmdArgs, type: string, bytes: string): Promise<void> {
+  try {
+    await delegateDel(type, Buffer.from(bytes), args.env);
+  } catch (delErr) {
+    writeStderr(`flannel: undoing the failed ADD: ${errorText(delErr)}; ${dataDir}/${args.containerID} kept for the runtime's DEL\n`);
+    return;
+  }
+  removeDelegateConf(dataDir, args.containerID);
 }
 
 async function del(args: CmdArgs): Promise<void> {

@@ -49,6 +49,7 @@ const saved = (id = 'tov-ctr'): string | undefined => {
   const f = path.join(dir, 'data', id);
   return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined;
 };
+const add0 = (r: Json): string => String(r['ips'][0]['address']);
 const leases = (): string[] => {
   const d = path.join(dir, 'ipam', 'tov-flannel');
   return fs.existsSync(d) ? fs.readdirSync(d).filter((f) => /^\d/.test(f)) : [];
@@ -117,6 +118,28 @@ describe('flannel: ADD saves the delegate config and runs it; DEL replays it', (
     expect(leases()).toEqual([]);
   });
 
+  it('a failed ADD (the node subnet is full) leaves no saved config, and the other container keeps its address', () => {
+    const small = path.join(dir, 'small.env');
+    fs.writeFileSync(small, 'FLANNEL_NETWORK=10.156.0.0/16\nFLANNEL_SUBNET=10.156.44.1/30\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n');
+    const c = conf({ subnetFile: small, name: 'tov-full', dataDir: path.join(dir, 'data-full'), delegate: { bridge: 'tovfl1' } });
+    const first = createNetns('tov-fp');
+    const second = createNetns('tov-fp');
+    onTestFinished(() => {
+      run('DEL', c, { id: 'tov-full1', netns: netnsPath(first) });
+      run('DEL', c, { id: 'tov-full2', netns: netnsPath(second) });
+    });
+    const ok = run('ADD', c, { id: 'tov-full1', netns: netnsPath(first) });
+    expect(ok.status, ok.stdout).toBe(0);
+    const full = run('ADD', c, { id: 'tov-full2', netns: netnsPath(second) });
+    expect(full.json, full.stdout).toMatchObject({ code: 11 });
+    expect(fs.existsSync(path.join(dir, 'data-full', 'tov-full2'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'data-full', 'tov-full1'))).toBe(true);
+    expect(ipJson<Json[]>(['link', 'show'], second).map((l) => l['ifname'])).toEqual(['lo']);
+    expect(ipJson<Json[]>(['addr', 'show', 'eth0'], first)[0]!['addr_info']).toEqual(
+      expect.arrayContaining([expect.objectContaining({ local: (add0(ok.json!)).split('/')[0] })]),
+    );
+  });
+
   it('results agree between our bridge and the Go bridge as the delegate, in 0.3.1 and 1.0.0', () => {
     for (const version of ['0.3.1', '1.0.0']) {
       const out: unknown[] = [];
@@ -162,12 +185,22 @@ describe('flannel: errors, STATUS and GC', () => {
     expect(run('ADD', conf({ delegate: { type: 1 } }), { netns: ns }).json).toMatchObject({ code: 7, msg: "'delegate' dictionary, if present, must have (string) 'type' field" });
   });
 
-  it('a failed delegate ADD keeps the saved config, so DEL can undo what it did', () => {
+  it('a failed delegate ADD is undone by its DEL and leaves no saved config; if that DEL fails too, the config stays for the runtime\'s DEL', () => {
     const ns = netnsPath(createNetns('tov-fp'));
     const r = run('ADD', conf({ delegate: { type: 'bridge', bridge: 'tovfl1', mtu: 99999 } }), { netns: ns, id: 'tov-bad' });
     expect(r.status).not.toBe(0);
     expect(r.json!['msg']).toMatch(/^failed to delegate add: /);
+    expect(saved('tov-bad')).toBeUndefined();
+    expect(leases()).toEqual([]);
+
+    // No delegate binary to run: neither ADD nor its undo can run, so the saved config is kept ...
+    const empty = path.join(dir, 'empty-cni-path');
+    fs.mkdirSync(empty, { recursive: true });
+    const stuck = run('ADD', conf(), { netns: ns, id: 'tov-bad', cniPath: empty });
+    expect(stuck.status).not.toBe(0);
+    expect(stuck.stderr).toContain('kept for the runtime');
     expect(saved('tov-bad')).toBeDefined();
+    // ... and the runtime's DEL, with the plugins back, replays it and removes it.
     expect(run('DEL', conf(), { netns: ns, id: 'tov-bad' }).status).toBe(0);
     expect(saved('tov-bad')).toBeUndefined();
   });
