@@ -1,5 +1,5 @@
 // The flannel plugin as a runtime calls it, inside a test-owned node netns: the delegate it saves and
-// runs (our bridge in-process, or the Go reference bridge by exec through CNI_PATH), DEL replaying
+// runs (our bridge or the Go reference bridge, by exec through CNI_PATH), DEL replaying
 // the saved config, CHECK, GC, STATUS and its errors. Kernel state read with iproute2.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,7 +56,7 @@ const leases = (): string[] => {
 };
 
 describe('flannel: ADD saves the delegate config and runs it; DEL replays it', () => {
-  for (const [label, cniPath] of [['our bridge (in-process)', DIST_BIN], ['the Go reference bridge (exec via CNI_PATH)', REF_BIN]] as const) {
+  for (const [label, cniPath] of [['our bridge', DIST_BIN], ['the Go reference bridge (exec via CNI_PATH)', REF_BIN]] as const) {
     it(`with ${label}`, () => {
       const pod = createNetns('tov-fp');
       onTestFinished(() => void run('DEL', conf(), { netns: netnsPath(pod), cniPath }));
