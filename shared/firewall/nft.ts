@@ -35,8 +35,3 @@ export async function nftApplyJson(commands: readonly object[]): Promise<void> {
   const result = await runTool('nft', ['-j', JSON.stringify({ nftables: commands })]);
   if (result.code !== 0) throw new ToolFailedError('nft -j', result);
 }
-
-/** Validate a script against the kernel without changing anything (`nft --check` aborts the batch). */
-export async function nftCheck(script: string): Promise<ToolResult> {
-  return runTool('nft', ['--check', '-f', '-'], script);
-}
