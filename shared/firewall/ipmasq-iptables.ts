@@ -41,9 +41,14 @@ export function masqRulesFor(ip: IPNet, chain: string, comment: string): { chain
  * reference created, adds nothing. Returns [] when everything is already in place.
  */
 export function iptablesMasqSetupLines(table: SavedTable, ips: readonly IPNet[], chain: string, comment: string): string[] {
+  const declare = table.chains.has(chain) ? [] : [`:${chain} - [0:0]`];
+  // A chain that exists and already holds every rule needs no transaction at all.
+  return [...declare, ...masqAppendLines(new Set(table.rules.map((r) => ruleKey(r.chain, r.args))), ips, chain, comment)];
+}
+
+/** `-A` lines of the masquerade rules not in `present` (rule keys), each once. */
+function masqAppendLines(present: Set<string>, ips: readonly IPNet[], chain: string, comment: string): string[] {
   const lines: string[] = [];
-  if (!table.chains.has(chain)) lines.push(`:${chain} - [0:0]`);
-  const present = new Set(table.rules.map((r) => ruleKey(r.chain, r.args)));
   for (const ip of ips) {
     for (const rule of masqRulesFor(ip, chain, comment)) {
       const key = ruleKey(rule.chain, rule.args);
@@ -52,7 +57,6 @@ export function iptablesMasqSetupLines(table: SavedTable, ips: readonly IPNet[],
       lines.push(`-A ${rule.chain} ${formatRuleArgs(rule.args)}`);
     }
   }
-  // A chain that exists and already holds every rule needs no transaction at all.
   return lines;
 }
 
@@ -63,16 +67,7 @@ export function iptablesMasqSetupLines(table: SavedTable, ips: readonly IPNet[],
  * needs checking.
  */
 export function iptablesMasqNewChainLines(ips: readonly IPNet[], chain: string, comment: string): string[] {
-  const rules = ips.flatMap((ip) => masqRulesFor(ip, chain, comment));
-  const seen = new Set<string>();
-  const lines = [`-N ${chain}`];
-  for (const rule of rules) {
-    const key = ruleKey(rule.chain, rule.args);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    lines.push(`-A ${rule.chain} ${formatRuleArgs(rule.args)}`);
-  }
-  return lines;
+  return [`-N ${chain}`, ...masqAppendLines(new Set(), ips, chain, comment)];
 }
 
 /**
